@@ -22,8 +22,8 @@ export function mix32(x: number): number {
 
 /** Uniform [0, 1) for the unordered pair {i, j} under a seed. */
 export function pairUniform(seed: number, i: number, j: number): number {
-  const a = i < j ? i : j
-  const b = i < j ? j : i
+  const a = Math.min(i, j)
+  const b = Math.max(i, j)
   const h = mix32(mix32(seed ^ 0x5bd1e995) ^ mix32(a + 0x9e3779b9) ^ Math.imul(mix32(b), 0x27d4eb2d))
   return h / 0x1_0000_0000
 }

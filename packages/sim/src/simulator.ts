@@ -109,7 +109,7 @@ export class Simulator {
     this.lossRate = opts.lossRate ?? 0
     this.defaultTimeoutMs = opts.defaultTimeoutMs ?? 1000
     this.sizeOf = opts.sizeOf ?? ((_p, payload) => defaultSizeOf(payload))
-    this.microtaskTicks = opts.microtaskTicks ?? 8
+    this.microtaskTicks = opts.microtaskTicks ?? 4
   }
 
   now(): number {

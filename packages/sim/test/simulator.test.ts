@@ -45,7 +45,9 @@ describe('Simulator: clock and timers', () => {
     }
     await sim.settle(chain())
     const rtt = 2 * sim.linkLatency(a!, b!)
-    times.forEach((t, i) => assert.ok(Math.abs(t - (i + 1) * rtt) < 1e-6, `t=${t} want ${(i + 1) * rtt}`))
+    for (const [i, t] of times.entries()) {
+      assert.ok(Math.abs(t - (i + 1) * rtt) < 1e-6, `t=${t} want ${(i + 1) * rtt}`)
+    }
   })
 })
 
