@@ -151,7 +151,7 @@ export class Simulator {
     if (!node.up) return
     node.up = false
     node.handlers.clear()
-    for (const t of node.timers) this.clock.clearTimer({ id: t })
+    for (const t of node.timers) this.clock.clearTimer(t)
     node.timers.clear()
   }
 
