@@ -35,6 +35,10 @@ export class SimSwarm {
   readonly sim: Simulator
   readonly kads = new Map<string, Kademlia>()
   readonly contacts = new Map<string, Contact>()
+  /** Contacts removed from some table while they were up (evictions of live nodes). */
+  liveEvictions = 0
+  /** Contacts removed while they were down (correct evictions). */
+  deadEvictions = 0
   private readonly opts: SwarmOptions
   private readonly idRandom: SeededRandom
 
@@ -70,6 +74,10 @@ export class SimSwarm {
       ping: (to) => node.request<void>(to.peerId, PING, self, { timeoutMs }),
     }
     const kad = new Kademlia({ self, clock: node.clock, random: node.random, network, ...this.opts.kad })
+    kad.on('contact:removed', (c) => {
+      if (this.sim.isUp(c.peerId)) this.liveEvictions++
+      else this.deadEvictions++
+    })
     node.handle<FindNodeMsg, Contact[]>(FIND_NODE, (_from, m) => kad.handleFindNode(m.from, m.target))
     node.handle<Contact, null>(PING, (_from, c) => {
       kad.handlePing(c)
@@ -124,22 +132,44 @@ export class SimSwarm {
     return best.map((c) => c.peerId)
   }
 
-  /** Runs `count` lookups from random live nodes to random keys, `parallel` at a time. */
-  async lookups(count: number, parallel = 20): Promise<{ origin: string; result: LookupResult }[]> {
-    const out: { origin: string; result: LookupResult }[] = []
-    const live = this.liveIds()
+  /**
+   * Runs `count` lookups from random origins (among `origins`, default: the live nodes) to random
+   * keys, `parallel` at a time; `during` runs once they are under way (e.g. to crash nodes).
+   */
+  async lookups(
+    count: number,
+    opts: { parallel?: number; origins?: string[]; during?: () => void; duringAtMs?: number } = {},
+  ): Promise<LookupOutcome[]> {
+    const out: LookupOutcome[] = []
+    const origins = opts.origins ?? this.liveIds()
     const pick = this.sim.random
     let started = 0
     const worker = async (): Promise<void> => {
       while (started < count) {
         started++
-        const origin = live[pick.int(live.length)]!
+        const origin = origins[pick.int(origins.length)]!
         const target = pick.bytes(32)
         const result = await this.kad(origin).lookup(target)
-        out.push({ origin, result })
+        out.push({ origin, result, truth: this.trueClosest(target, this.kad(origin).k) })
       }
     }
-    await this.sim.settle(Promise.all(Array.from({ length: parallel }, worker)))
+    if (opts.during) this.sim.clock.setTimer(opts.duringAtMs ?? 0, opts.during)
+    await this.sim.settle(Promise.all(Array.from({ length: opts.parallel ?? 20 }, worker)))
     return out
   }
+
+  /** Every live node refreshes all its buckets once; then liveness checks are let finish. */
+  async refreshRound(): Promise<void> {
+    await this.sim.settle(Promise.all(this.liveIds().map((id) => this.kad(id).refresh({ force: true }))))
+    // No periodic timers run in this swarm (start() is not called), so the queue drains once the
+    // liveness checks triggered by the refresh lookups are done.
+    await this.sim.run()
+  }
+}
+
+export interface LookupOutcome {
+  origin: string
+  result: LookupResult
+  /** The true k closest live nodes at the moment the lookup ended. */
+  truth: string[]
 }

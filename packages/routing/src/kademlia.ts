@@ -56,6 +56,9 @@ export interface JoinResult {
   messages: number
 }
 
+/** Self-lookups tried before join() gives up on unresponsive bootstraps. */
+const JOIN_ATTEMPTS = 3
+
 export class RoutingJoinError extends SwarmstoreError {
   constructor(message: string) {
     super('ROUTING_JOIN_FAILED', message)
@@ -159,11 +162,21 @@ export class Kademlia {
    */
   async join(bootstraps: readonly Contact[], opts: { refresh?: boolean } = {}): Promise<JoinResult> {
     for (const b of bootstraps) if (b.peerId !== this.self.peerId) this.table.add(b, this.clock.now())
-    const first = await this.lookup(this.self.key)
-    let lookups = 1
-    let messages = first.messages
-    if (bootstraps.length > 0 && !first.closest.some((c) => c.peerId !== this.self.peerId)) {
-      throw new RoutingJoinError(`none of ${bootstraps.length} bootstrap contacts answered`)
+    // A lost packet must not fail a join: retry the self-lookup a few times (the bootstraps stay in
+    // the table after one failure) before giving up.
+    let lookups = 0
+    let messages = 0
+    const answered = (r: LookupResult): boolean => r.closest.some((c) => c.peerId !== this.self.peerId)
+    for (let attempt = 0; ; attempt++) {
+      const r = await this.lookup(this.self.key)
+      lookups++
+      messages += r.messages
+      if (bootstraps.length === 0 || answered(r)) break
+      if (attempt + 1 >= JOIN_ATTEMPTS) {
+        throw new RoutingJoinError(
+          `none of ${bootstraps.length} bootstrap contacts answered (${JOIN_ATTEMPTS} attempts)`,
+        )
+      }
     }
     if (opts.refresh ?? true) {
       const far = this.table.buckets().filter((b) => !this.table.holdsSelf(b))
