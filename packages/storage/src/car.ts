@@ -40,7 +40,7 @@ export async function* exportCar(store: CarStore, opts: ExportCarOptions): Async
       } else {
         const seen = new Set<string>()
         for (const root of roots) {
-          for await (const cid of fileBlocks(root, store.get)) {
+          for await (const cid of fileBlocks(root, (c) => store.get(c))) {
             const s = cid.toString()
             if (seen.has(s)) continue
             seen.add(s)

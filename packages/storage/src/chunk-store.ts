@@ -4,7 +4,7 @@
  * current on every write, verify-on-read with quarantine, a byte-bounded cache, optional
  * compression, a hard quota, pins and GC. See README.md for the layout and the durability promise.
  */
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { type Clock, type Key, keyForCid, keyToHex, SystemClock } from '@swarmstore/core'
 import type { CID } from 'multiformats/cid'
 import { ByteCache } from './byte-cache.js'
@@ -134,6 +134,8 @@ export class ChunkStore {
   private async load(): Promise<void> {
     const { fs, p } = this
     await fs.mkdir(this.dir)
+    // A freshly created data dir is itself only a volatile entry in its parent until that is fsynced.
+    await fs.fsyncDir(dirname(this.dir))
     await this.checkFormat()
     for (const d of [p.tmp, p.quarantine, p.pins, p.blocks]) await fs.mkdir(d)
     const shards = new Set(await fs.readdir(p.blocks))
