@@ -139,17 +139,18 @@ export class ChunkStore {
     await this.checkFormat()
     for (const d of [p.tmp, p.quarantine, p.pins, p.blocks]) await fs.mkdir(d)
     const shards = new Set(await fs.readdir(p.blocks))
-    for (let i = 0; i < 256; i++) {
-      const s = i.toString(16).padStart(2, '0')
-      if (!shards.has(s)) await fs.mkdir(join(p.blocks, s))
-    }
+    const all = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'))
+    await inParallel(
+      all.filter((s) => !shards.has(s)),
+      (s) => fs.mkdir(join(p.blocks, s)),
+    )
     // Directories created above (now or by a crashed run) become durable before anything relies on them.
     await fs.fsyncDir(p.blocks)
     await fs.fsyncDir(this.dir)
     // A temp file is a put that never resolved: nobody was promised it, so it goes.
     for (const name of await fs.readdir(p.tmp)) await fs.unlink(join(p.tmp, name))
     await fs.fsyncDir(p.tmp)
-    for (let i = 0; i < 256; i++) await this.loadShard(i.toString(16).padStart(2, '0'))
+    await inParallel(all, (s) => this.loadShard(s))
     for (const name of await fs.readdir(p.pins)) {
       try {
         this.pins.add(keyToHex(keyForCid(toChunkCid(name))))
@@ -579,4 +580,14 @@ export class ChunkStore {
     await Promise.allSettled([...this.pending])
     this.cache.clear()
   }
+}
+
+/** Runs fn over items with a bounded number in flight (the open scan touches 256 directories). */
+async function inParallel<T>(items: T[], fn: (item: T) => Promise<void>, limit = 16): Promise<void> {
+  let next = 0
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) await fn(items[next++]!)
+    }),
+  )
 }
