@@ -171,7 +171,8 @@ export class Membership {
           this.timings.syncTimeoutMs,
         )
         if (reply.type !== 'sync') throw new InvalidMembershipMessageError(`join reply is ${reply.type}`)
-        this.mergeState(seed, reply.members)
+        // What the seed knows is old news to everyone else: learn it, do not re-gossip it.
+        this.mergeState(seed, reply.members, false)
         ok++
       } catch (err) {
         lastError = err
@@ -290,11 +291,14 @@ export class Membership {
         return { type: acked ? 'ack' : 'nack', updates: this.outgoing(from) }
       }
       case 'sync':
-        this.mergeState(from, msg.members)
+        // A joiner's state is just itself; a periodic sync may carry news worth spreading.
+        this.mergeState(from, msg.members, !msg.join)
         return { type: 'sync', join: false, members: this.fullState() }
       case 'gossip':
         this.mergeUpdates(msg.updates)
-        return { type: 'ack', updates: this.outgoing(from) }
+        // No piggyback on this reply: the sender just gossiped, so it is the member most likely
+        // to know our news already, and a retransmit spent on it is lost to random targets.
+        return { type: 'ack', updates: [] }
       default:
         throw new InvalidMembershipMessageError(`${msg.type} is a reply, not a request`)
     }
@@ -433,7 +437,7 @@ export class Membership {
         { type: 'sync', join: false, members: this.fullState() },
         this.timings.syncTimeoutMs,
       )
-      if (this.running && reply.type === 'sync') this.mergeState(peer, reply.members)
+      if (this.running && reply.type === 'sync') this.mergeState(peer, reply.members, true)
     } catch {
       // an unreachable peer is the prober's business, not the sync's
     }
@@ -502,16 +506,20 @@ export class Membership {
     }
   }
 
-  /** Full-state merge: a remote dead only makes us suspect (memberlist mergeState). */
-  private mergeState(from: MemberId, records: readonly MemberUpdate[]): void {
+  /**
+   * Full-state merge: a remote dead only makes us suspect (memberlist mergeState). With
+   * `rebroadcast` false (joins) only the sender's own record is gossiped on: re-gossiping a whole
+   * table that everyone already has would cost n² × retransmits when many members join at once.
+   */
+  private mergeState(from: MemberId, records: readonly MemberUpdate[], rebroadcast: boolean): void {
     for (const r of records) {
-      if (r.state === 'alive') this.applyAlive(r)
+      if (r.state === 'alive') this.applyAlive(r, rebroadcast || r.id === from)
       else if (r.state === 'left' && r.from === r.id) this.applyDead(r)
       else this.applySuspect({ id: r.id, state: 'suspect', incarnation: r.incarnation, from })
     }
   }
 
-  private applyAlive(u: MemberUpdate): void {
+  private applyAlive(u: MemberUpdate, rebroadcast = true): void {
     if (u.id === this.id) {
       // A claim about us at or above our incarnation (e.g. from a previous life in the same
       // epoch) must not stand: re-assert ourselves above it.
@@ -533,7 +541,7 @@ export class Membership {
       this.table.set(u.id, fresh)
       this.live.add(u.id)
       this.probes.add(u.id)
-      this.queue.enqueue(this.recordOf(fresh))
+      if (rebroadcast) this.queue.enqueue(this.recordOf(fresh))
       this.emit('alive', fresh)
       return
     }
@@ -553,7 +561,7 @@ export class Membership {
       this.dead.remove(m.id)
       this.probes.add(m.id)
     }
-    this.queue.enqueue(this.recordOf(m))
+    if (rebroadcast) this.queue.enqueue(this.recordOf(m))
     if (prev !== 'alive') this.emit('alive', m)
     else if (restarted || metaChanged) this.emit('updated', m)
   }

@@ -8,12 +8,14 @@ import type { MemberId } from './types.js'
 
 export class ProbeList {
   private order: MemberId[] = []
+  private readonly inOrder = new Set<MemberId>()
   private index = 0
 
   constructor(private readonly random: Random) {}
 
   add(id: MemberId): void {
-    if (this.order.includes(id)) return
+    if (this.inOrder.has(id)) return
+    this.inOrder.add(id)
     const at = this.index + this.random.int(this.order.length - this.index + 1)
     this.order.splice(at, 0, id)
   }
@@ -26,6 +28,8 @@ export class ProbeList {
         if (eligible(id)) return id
       }
       this.order = shuffle(all(), this.random)
+      this.inOrder.clear()
+      for (const id of this.order) this.inOrder.add(id)
       this.index = 0
     }
     return undefined

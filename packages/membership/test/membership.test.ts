@@ -41,9 +41,12 @@ describe('Membership (unit, manual clock)', () => {
     const net = new LocalNet(clock)
     const a = net.add('a')
     a.start()
-    const p = a.join(['nobody'])
+    const outcome = a.join(['nobody']).then(
+      () => undefined,
+      (err: unknown) => err,
+    )
     await clock.advance(10_000)
-    await assert.rejects(p, { code: 'MEMBERSHIP_JOIN_FAILED' })
+    assert.equal(((await outcome) as { code?: string })?.code, 'MEMBERSHIP_JOIN_FAILED')
   })
 
   it('a crashed member is suspected, then declared dead by everyone, within the LAN bound', async () => {
