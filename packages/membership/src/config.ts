@@ -36,6 +36,8 @@ export interface MembershipTimings {
   leaveFanout: number
   /** Longest wait for the leave announcement's acks. Default 2000 ms. */
   leaveTimeoutMs: number
+  /** Members (any state) we keep at most; beyond it, unknown members are ignored. Default 10 000. */
+  maxMembers: number
 }
 
 /** memberlist DefaultLANConfig values (and our choices where memberlist has no equivalent). */
@@ -56,6 +58,7 @@ export const LAN_PROFILE: Readonly<MembershipTimings> = Object.freeze({
   syncTimeoutMs: 5000,
   leaveFanout: 3,
   leaveTimeoutMs: 2000,
+  maxMembers: 10_000,
 })
 
 /** min suspicion timeout for a swarm of n members (memberlist suspicionTimeout). */

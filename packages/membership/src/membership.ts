@@ -134,6 +134,10 @@ export class Membership {
     if (this.running) return
     this.running = true
     this.leaving = false
+    // Suspicions cancelled by stop() resume with a fresh timer, so no member stays suspect forever.
+    for (const m of this.table.values()) {
+      if (m.state === 'suspect' && m !== this.self) this.startSuspicion(m, m.from ?? this.id)
+    }
     this.scheduleProbe(this.random.int(this.timings.probeIntervalMs))
     this.scheduleGossip()
     this.schedulePushPull()
@@ -531,6 +535,9 @@ export class Membership {
     if (meta === undefined) return
     const m = this.table.get(u.id)
     if (m === undefined) {
+      // A bound on the table, so a peer cannot make us remember unboundedly many invented members.
+      if (this.table.size >= this.timings.maxMembers) this.reap()
+      if (this.table.size >= this.timings.maxMembers) return
       const fresh: Member = {
         id: u.id,
         state: 'alive',
@@ -584,6 +591,13 @@ export class Membership {
     m.incarnation = u.incarnation
     m.from = from
     m.since = this.clock.now()
+    this.startSuspicion(m, from)
+    this.queue.enqueue(this.recordOf(m))
+    this.emit('suspect', m)
+  }
+
+  private startSuspicion(m: Member, from: MemberId): void {
+    m.suspicion?.cancel()
     const n = this.liveCount
     // Expect suspicionMult − 2 independent confirmations, if there are enough members to give them.
     let k = this.timings.suspicionMult - 2
@@ -592,8 +606,6 @@ export class Membership {
     const max = min * this.timings.suspicionMaxTimeoutMult
     const inc = m.incarnation
     m.suspicion = new Suspicion(this.clock, from, k, min, max, () => this.suspicionExpired(m.id, inc))
-    this.queue.enqueue(this.recordOf(m))
-    this.emit('suspect', m)
   }
 
   private suspicionExpired(id: MemberId, inc: Incarnation): void {

@@ -228,3 +228,42 @@ describe('Membership (unit, manual clock)', () => {
     for (const m of nodes) assert.equal(m.liveCount, 5, `${m.id} sees ${m.liveCount}`)
   })
 })
+
+describe('Membership bounds and restarts of the loops', () => {
+  it('keeps at most maxMembers members; invented ones beyond are ignored', async () => {
+    const clock = new ManualClock()
+    const net = new LocalNet(clock)
+    const a = net.add('a', { maxMembers: 10 })
+    a.start()
+    const invented = Array.from({ length: 30 }, (_, i) => ({
+      id: `fake${i}`,
+      state: 'alive' as const,
+      incarnation: { epoch: 1, counter: 0 },
+      meta: metaFor(`fake${i}`),
+    }))
+    await a.handle('fake0', { type: 'sync', join: false, members: invented })
+    assert.equal(a.members().length, 10)
+  })
+
+  it('a suspicion interrupted by stop() resumes after start() and still ends in dead', async () => {
+    const { clock, net, nodes } = await cluster(4)
+    net.down.add('n3')
+    nodes[3]!.stop()
+    await clock.advance(1500)
+    const a = nodes[0]!
+    await a.handle('n1', {
+      type: 'gossip',
+      updates: [{ id: 'n3', state: 'suspect', incarnation: a.get('n3')!.incarnation, from: 'n1' }],
+    })
+    assert.equal(stateOf(a, 'n3'), 'suspect')
+    // Only a's own suspicion timer may decide now: nobody can tell it anything.
+    net.down.add('n1')
+    net.down.add('n2')
+    a.stop()
+    await clock.advance(60_000)
+    assert.equal(stateOf(a, 'n3'), 'suspect', 'nothing happens while stopped')
+    a.start()
+    await clock.advance(30_000)
+    assert.equal(stateOf(a, 'n3'), 'dead')
+  })
+})
