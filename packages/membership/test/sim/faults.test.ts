@@ -134,15 +134,17 @@ describe('sim: faults (LAN profile)', function () {
     })
   })
 
-  it('a graceful leave is known to all as left within 3 s, and nobody declares a death', async () => {
+  it('a graceful leave is known to all as left within 3 s, and nobody declares a death (all traffic validated)', async () => {
     const seed = seedFromEnv(15)
     await withSeed(seed, async () => {
-      const swarm = await convergedSwarm({ seed, n: 100 })
+      // validate: every request and reply goes through validateMessage, as on the daemon's wire
+      const swarm = await convergedSwarm({ seed, n: 100, validate: true })
       const done = swarm.member('n3').leave()
       const t = await swarm.runUntil(() => swarm.countSeeing('n3', 'left') === 99, 3000, 'all see n3 left')
       await swarm.sim.settle(done)
       await swarm.runFor(30_000)
       assert.deepEqual(swarm.deaths, [])
+      assert.equal(swarm.invalid, 0, 'every message the protocol produced passes strict validation')
       report(`100 nodes: graceful leave known to all in ${t} ms`)
     })
   })

@@ -95,6 +95,8 @@ export function estimateSize(m: MembershipMessage | { error: string }): number {
 export class MembershipSwarm {
   readonly sim: Simulator
   readonly deaths: Death[] = []
+  /** Messages that failed validateMessage (with `validate: true`); must stay 0. */
+  invalid = 0
   /** Requests handled per node (diagnostics). */
   readonly received = new Map<MemberId, number>()
   private readonly members = new Map<MemberId, Membership>()
@@ -188,7 +190,15 @@ export class MembershipSwarm {
     const freezer = new Freezer()
     this.freezers.set(node.id, freezer)
     const validate = this.validate
-    const check = (m: MembershipMessage): MembershipMessage => (validate ? validateMessage(m) : m)
+    const check = (m: MembershipMessage): MembershipMessage => {
+      if (!validate) return m
+      try {
+        return validateMessage(m)
+      } catch (err) {
+        this.invalid++
+        throw err
+      }
+    }
     const m = new Membership(
       {
         clock: freezableClock(node.clock, freezer),
