@@ -24,3 +24,5 @@ export const MAX_MESSAGE_BYTES = 8 * 1024 * 1024
 export const MAX_PING_REQ_TIMEOUT_MS = 30_000
 /** Largest epoch/counter: safe integers only, so JSON round-trips exactly. */
 export const MAX_INCARNATION_PART = Number.MAX_SAFE_INTEGER
+/** Indirect probes we run for others at once; beyond it a ping-req is answered nack at once. */
+export const MAX_INFLIGHT_PING_REQS = 64

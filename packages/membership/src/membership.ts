@@ -26,7 +26,7 @@ import {
 } from './config.js'
 import { InvalidMembershipMessageError, JoinFailedError, MembershipStoppedError } from './errors.js'
 import { compareIncarnation, incarnationAbove } from './incarnation.js'
-import { MAX_SYNC_MEMBERS, MAX_UPDATES_PER_MESSAGE } from './limits.js'
+import { MAX_INFLIGHT_PING_REQS, MAX_SYNC_MEMBERS, MAX_UPDATES_PER_MESSAGE } from './limits.js'
 import { LiveSet } from './live-set.js'
 import { LocalHealth } from './local-health.js'
 import { ProbeList, shuffle } from './probe-list.js'
@@ -98,6 +98,7 @@ export class Membership {
   private readonly listeners = new Set<MembershipListener>()
   private running = false
   private leaving = false
+  private pingReqsInFlight = 0
   private probeTimer: TimerHandle | undefined
   private gossipTimer: TimerHandle | undefined
   private pushPullTimer: TimerHandle | undefined
@@ -279,7 +280,10 @@ export class Membership {
         this.mergeUpdates(msg.updates)
         const target = msg.target
         let acked = false
-        if (target !== this.id && target !== from) {
+        if (this.pingReqsInFlight >= MAX_INFLIGHT_PING_REQS) {
+          // A peer must not make us hold unboundedly many probes open; "could not tell" is honest.
+        } else if (target !== this.id && target !== from) {
+          this.pingReqsInFlight++
           try {
             const reply = await this.network.request(
               target,
@@ -290,6 +294,8 @@ export class Membership {
             acked = reply.type === 'ack'
           } catch {
             // no answer in time: Lifeguard says so with a nack
+          } finally {
+            this.pingReqsInFlight--
           }
         } else acked = target === this.id
         return { type: acked ? 'ack' : 'nack', updates: this.outgoing(from) }

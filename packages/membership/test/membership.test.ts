@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import type { MemberId, Membership, MembershipEvent } from '../src/index.js'
+import { MAX_INFLIGHT_PING_REQS, type MemberId, type Membership, type MembershipEvent } from '../src/index.js'
 import { LocalNet, metaFor } from './helpers/local-net.js'
 import { ManualClock } from './helpers/manual-clock.js'
 
@@ -243,6 +243,30 @@ describe('Membership bounds and restarts of the loops', () => {
     }))
     await a.handle('fake0', { type: 'sync', join: false, members: invented })
     assert.equal(a.members().length, 10)
+  })
+
+  it('answers nack at once beyond MAX_INFLIGHT_PING_REQS concurrent indirect probes', async () => {
+    const { clock, net, nodes } = await cluster(4)
+    net.down.add('n2')
+    const held = Array.from({ length: MAX_INFLIGHT_PING_REQS }, () =>
+      nodes[1]!.handle('n0', { type: 'ping-req', target: 'n2', timeoutMs: 10_000, updates: [] }),
+    )
+    const extra = await nodes[1]!.handle('n0', {
+      type: 'ping-req',
+      target: 'n3',
+      timeoutMs: 10_000,
+      updates: [],
+    })
+    assert.equal(extra.type, 'nack', 'refused without probing')
+    await clock.advance(10_000)
+    for (const r of await Promise.all(held)) assert.equal(r.type, 'nack')
+    const after = await nodes[1]!.handle('n0', {
+      type: 'ping-req',
+      target: 'n3',
+      timeoutMs: 1000,
+      updates: [],
+    })
+    assert.equal(after.type, 'ack', 'capacity is released when the probes end')
   })
 
   it('a suspicion interrupted by stop() resumes after start() and still ends in dead', async () => {
