@@ -10,6 +10,8 @@ interface SimTimer extends TimerHandle {
 export class SimClock implements Clock {
   /** Current virtual time in ms; written by the simulator loop only. */
   current = 0
+  /** Set when the running event may have queued promise continuations (timers always may). */
+  continuations = false
   private nextId = 1
   private live = 0
 
@@ -25,6 +27,7 @@ export class SimClock implements Clock {
     handle.event = this.queue.push(this.current + delay, () => {
       handle.event = null
       this.live--
+      this.continuations = true
       fn()
     })
     this.live++

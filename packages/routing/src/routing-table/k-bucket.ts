@@ -1,8 +1,15 @@
 import type { Contact, Key } from '@swarmstore/core'
 
+/** The first 32 bits of a key as an unsigned integer. */
+export function prefix32(k: Key): number {
+  return ((k[0]! << 24) | (k[1]! << 16) | (k[2]! << 8) | k[3]!) >>> 0
+}
+
 /** A routing-table slot: the contact, when we last heard from it, and consecutive failures. */
 export interface Entry {
   contact: Contact
+  /** First 32 bits of the contact's key: compared before touching the key or peer id (cache-friendly). */
+  k0: number
   lastSeen: number
   /** Consecutive failed requests/pings; any successful exchange resets it to 0. */
   failures: number
@@ -27,15 +34,16 @@ export class KBucket {
     public lastLookup: number,
   ) {}
 
-  indexOf(peerId: string): number {
+  /** Index of the contact in `entries`; `k0` is prefix32 of its key (peer id and key go together). */
+  indexOf(peerId: string, k0: number): number {
     const e = this.entries
-    for (let i = 0; i < e.length; i++) if (e[i]!.contact.peerId === peerId) return i
+    for (let i = 0; i < e.length; i++) if (e[i]!.k0 === k0 && e[i]!.contact.peerId === peerId) return i
     return -1
   }
 
-  replacementIndexOf(peerId: string): number {
+  replacementIndexOf(peerId: string, k0: number): number {
     const r = this.replacements
-    for (let i = 0; i < r.length; i++) if (r[i]!.contact.peerId === peerId) return i
+    for (let i = 0; i < r.length; i++) if (r[i]!.k0 === k0 && r[i]!.contact.peerId === peerId) return i
     return -1
   }
 
@@ -49,7 +57,7 @@ export class KBucket {
 
   /** Adds to the replacement cache (most recent last), dropping the stalest when over `max`. */
   cache(entry: Entry, max: number): void {
-    const i = this.replacementIndexOf(entry.contact.peerId)
+    const i = this.replacementIndexOf(entry.contact.peerId, entry.k0)
     if (i >= 0) this.replacements.splice(i, 1)
     this.replacements.push(entry)
     if (this.replacements.length > max) this.replacements.shift()

@@ -7,7 +7,7 @@ import {
   KEY_BYTES,
   type Key,
 } from '@swarmstore/core'
-import { type Entry, KBucket } from './k-bucket.js'
+import { type Entry, KBucket, prefix32 } from './k-bucket.js'
 
 interface TrieNode {
   depth: number
@@ -83,7 +83,7 @@ export class RoutingTable {
 
   get(contact: { peerId: string; key: Key }): Entry | undefined {
     const b = this.bucketFor(contact.key)
-    const i = b.indexOf(contact.peerId)
+    const i = b.indexOf(contact.peerId, prefix32(contact.key))
     return i >= 0 ? b.entries[i] : undefined
   }
 
@@ -98,11 +98,12 @@ export class RoutingTable {
    */
   add(contact: Contact, now: number): AddOutcome {
     if (commonPrefixLength(contact.key, this.self) === KEY_BITS) return { kind: 'self' }
+    const k0 = prefix32(contact.key)
     for (;;) {
       let leaf = this.root
       while (leaf.bucket === null) leaf = bitAt(contact.key, leaf.depth) === 0 ? leaf.zero! : leaf.one!
       const bucket = leaf.bucket
-      const i = bucket.indexOf(contact.peerId)
+      const i = bucket.indexOf(contact.peerId, k0)
       if (i >= 0) {
         const entry = bucket.entries[i]!
         entry.contact = contact
@@ -113,9 +114,9 @@ export class RoutingTable {
         return { kind: 'updated', entry }
       }
       if (bucket.entries.length < this.k) {
-        const ri = bucket.replacementIndexOf(contact.peerId)
+        const ri = bucket.replacementIndexOf(contact.peerId, k0)
         if (ri >= 0) bucket.replacements.splice(ri, 1)
-        const entry: Entry = { contact, lastSeen: now, failures: 0 }
+        const entry: Entry = { contact, k0, lastSeen: now, failures: 0 }
         bucket.entries.push(entry)
         this.adjustCounts(contact.key, 1)
         this.onAdded(contact)
@@ -125,7 +126,7 @@ export class RoutingTable {
         this.split(leaf)
         continue
       }
-      bucket.cache({ contact, lastSeen: now, failures: 0 }, this.replacementCacheSize)
+      bucket.cache({ contact, k0, lastSeen: now, failures: 0 }, this.replacementCacheSize)
       return { kind: 'cached', bucket }
     }
   }
@@ -210,9 +211,10 @@ export class RoutingTable {
   /** Removes a contact (evicted or reported dead) and promotes the freshest replacement. */
   remove(peerId: string, key: Key): Entry | undefined {
     const bucket = this.bucketFor(key)
-    const ri = bucket.replacementIndexOf(peerId)
+    const k0 = prefix32(key)
+    const ri = bucket.replacementIndexOf(peerId, k0)
     if (ri >= 0) bucket.replacements.splice(ri, 1)
-    const i = bucket.indexOf(peerId)
+    const i = bucket.indexOf(peerId, k0)
     if (i < 0) return undefined
     const [entry] = bucket.entries.splice(i, 1)
     this.adjustCounts(key, -1)
@@ -232,9 +234,9 @@ export class RoutingTable {
    */
   closest(target: Key, n: number, excludePeerId?: string): Contact[] {
     const out: Entry[] = []
-    const want = excludePeerId === undefined ? n : n + 1
     const stack: TrieNode[] = [this.root]
-    while (stack.length > 0 && out.length < want) {
+    // the excluded contact is never collected, so n collected are n usable
+    while (stack.length > 0 && out.length < n) {
       const t = stack.pop()!
       if (t.count === 0) continue
       if (t.bucket === null) {
@@ -242,23 +244,21 @@ export class RoutingTable {
         else stack.push(t.zero!, t.one!)
         continue
       }
-      for (const e of t.bucket.entries) if (e.contact.peerId !== excludePeerId) out.push(e)
+      for (const e of t.bucket.entries)
+        if (excludePeerId === undefined || e.contact.peerId !== excludePeerId) out.push(e)
     }
-    // Insertion sort on the first 32 bits of the distance (numeric, no allocation), full compare on ties.
-    const d: number[] = new Array(out.length)
+    // Insertion sort on the first 32 bits of the distance (kept in the entry: no key bytes are
+    // touched, which matters with millions of contacts in memory); full compare only on ties.
+    const t0 = prefix32(target)
+    const d: number[] = []
     for (let i = 0; i < out.length; i++) {
-      const k = out[i]!.contact.key
-      const dist =
-        (((k[0]! ^ target[0]!) << 24) |
-          ((k[1]! ^ target[1]!) << 16) |
-          ((k[2]! ^ target[2]!) << 8) |
-          (k[3]! ^ target[3]!)) >>>
-        0
       const e = out[i]!
+      const dist = (e.k0 ^ t0) >>> 0
       let j = i
       while (
         j > 0 &&
-        (d[j - 1]! > dist || (d[j - 1] === dist && compareDistance(out[j - 1]!.contact.key, k, target) > 0))
+        (d[j - 1]! > dist ||
+          (d[j - 1] === dist && compareDistance(out[j - 1]!.contact.key, e.contact.key, target) > 0))
       ) {
         d[j] = d[j - 1]!
         out[j] = out[j - 1]!
