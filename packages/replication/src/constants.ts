@@ -1,0 +1,12 @@
+/** Replication factor: each chunk lives on the R closest live, non-full nodes to its key. */
+export const DEFAULT_REPLICAS = 3
+/** Write quorum: a put is acknowledged once W replicas stored the chunk durably (survives W−1 losses). */
+export const DEFAULT_WRITE_QUORUM = 2
+/** A node accepts a pushed chunk only if it is among the ACCEPT_WINDOW_FACTOR × R closest it knows. */
+export const ACCEPT_WINDOW_FACTOR = 2
+/** Kademlia k: a read widens to the k closest before it reports not-found. */
+export const DEFAULT_READ_WIDTH = 20
+/** A read asks a second holder when the first has not answered within this many ms. */
+export const DEFAULT_HEDGE_AFTER_MS = 250
+/** At most this many holders are asked for one chunk at the same time (the first plus hedges). */
+export const DEFAULT_READ_PARALLELISM = 2
