@@ -10,3 +10,14 @@ export const DEFAULT_READ_WIDTH = 20
 export const DEFAULT_HEDGE_AFTER_MS = 250
 /** At most this many holders are asked for one chunk at the same time (the first plus hedges). */
 export const DEFAULT_READ_PARALLELISM = 2
+/**
+ * Healing waits this long before re-replicating a chunk that still has ≥ 2 known live copies
+ * (one death only): long enough that a restarted process or a short partition (a false death)
+ * rejoins first and costs no transfer; short enough that a second loss inside the window is
+ * unlikely, and that second loss makes the chunk urgent (repaired at once) anyway.
+ */
+export const DEFAULT_REPAIR_GRACE_MS = 20_000
+/** Per rank among known holders, so the nearest holder repairs first and the others find it done. */
+export const DEFAULT_REPAIR_STAGGER_MS = 2_000
+/** A push that failed is retried after this long. */
+export const DEFAULT_REPAIR_RETRY_MS = 5_000

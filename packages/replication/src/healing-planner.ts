@@ -1,0 +1,293 @@
+/**
+ * Healing decisions of one node for the chunks it holds (sans-I/O). The daemon feeds it what the
+ * node learns — membership changes (after updating the LiveView), which peers confirmed or lack a
+ * chunk, local stores and deletions — and calls `plan(now)` for actions:
+ *
+ * - `replicate {key, to}`: make sure `to` holds key durably: ask it first and send the bytes only
+ *   if it lacks them; report back with `confirmed` (stored/already had) or `failed`.
+ * - `drop {key}`: delete the local copy. Emitted only when this node is no longer among the key's
+ *   R closest eligible live nodes AND every one of those R has confirmed a durable copy to us.
+ *
+ * Rules (per held chunk, placement P = R closest live nodes, full nodes skipped unless they hold it):
+ * - Repair: a member of P not known to hold the chunk is a gap. A holder inside P fills it after
+ *   a grace window (DEFAULT_REPAIR_GRACE_MS) plus a stagger by its rank among known holders, so
+ *   the nearest holder acts first and the others, asking before sending, find it done. If this
+ *   node may hold the last live copy (no other live holder known), it acts at once: urgency beats
+ *   the grace window. Why a grace window rather than temporary copies: a false death (restart,
+ *   pause, short partition) then costs nothing, and a chunk still has R−1 ≥ 2 copies during it.
+ * - Rebalance / stray copies: a holder outside P hands its copy inward at once (to the gaps of P),
+ *   then drops it when all of P confirmed. Joins and returning members thus pull data inward
+ *   without a coordinator.
+ * - Capacity: a full node is skipped for new copies, but a full node that holds a chunk stays in P
+ *   for it — it never loses what it has because it is full.
+ */
+import { type Contact, KEY_BYTES, type Key, keyToHex } from '@swarmstore/core'
+import {
+  DEFAULT_REPAIR_GRACE_MS,
+  DEFAULT_REPAIR_RETRY_MS,
+  DEFAULT_REPAIR_STAGGER_MS,
+  DEFAULT_REPLICAS,
+} from './constants.js'
+import { checkReplicationOptions } from './errors.js'
+import type { LiveView } from './member-ring.js'
+
+export type HealingReason = 'repair' | 'handoff'
+
+export type HealingAction =
+  | {
+      readonly type: 'replicate'
+      readonly key: Key
+      readonly to: Contact
+      readonly reason: HealingReason
+      /** This node may hold the last live copy: do it before anything else. */
+      readonly urgent: boolean
+    }
+  | { readonly type: 'drop'; readonly key: Key }
+
+export interface HealingPlan {
+  /** Urgent first, then repair, then handoff. */
+  readonly actions: HealingAction[]
+  /** Call plan() again at this time (a grace window or retry ends); undefined = only on new input. */
+  readonly nextWakeAt: number | undefined
+}
+
+export interface HealingInit {
+  self: Contact
+  /** The live members as this node knows them, self included. Updated by the caller. */
+  view: LiveView
+  replicas?: number
+  graceMs?: number
+  staggerMs?: number
+  retryMs?: number
+  /** Members known to be full (from membership metadata or a no-capacity refusal). */
+  isFull?: (c: Contact) => boolean
+  /** Pinned chunks are never dropped (`put --pin`). */
+  isPinned?: (key: Key) => boolean
+}
+
+interface Held {
+  readonly key: Key
+  readonly confirmed: Set<string>
+  /** XOR distance from the key to the (R+1)-th closest eligible member when last evaluated. */
+  radius: Uint8Array
+  /** When each current gap was first seen. */
+  readonly gapSince: Map<string, number>
+  /** replicate actions emitted and not yet reported. */
+  readonly inFlight: Set<string>
+  /** Peer → time before which a failed replicate is not retried. */
+  readonly retryAt: Map<string, number>
+  wakeAt: number | undefined
+}
+
+const FAR = new Uint8Array(KEY_BYTES).fill(0xff)
+
+export class HealingPlanner {
+  readonly self: Contact
+  readonly replicas: number
+  private readonly view: LiveView
+  private readonly graceMs: number
+  private readonly staggerMs: number
+  private readonly retryMs: number
+  private readonly isFull: (c: Contact) => boolean
+  private readonly isPinned: (key: Key) => boolean
+  private readonly held = new Map<string, Held>()
+  private readonly dirty = new Set<string>()
+
+  constructor(init: HealingInit) {
+    this.self = init.self
+    this.view = init.view
+    this.replicas = init.replicas ?? DEFAULT_REPLICAS
+    checkReplicationOptions(this.replicas, 1)
+    this.graceMs = init.graceMs ?? DEFAULT_REPAIR_GRACE_MS
+    this.staggerMs = init.staggerMs ?? DEFAULT_REPAIR_STAGGER_MS
+    this.retryMs = init.retryMs ?? DEFAULT_REPAIR_RETRY_MS
+    this.isFull = init.isFull ?? (() => false)
+    this.isPinned = init.isPinned ?? (() => false)
+  }
+
+  /** Number of chunks held locally. */
+  get size(): number {
+    return this.held.size
+  }
+
+  holds(key: Key): boolean {
+    return this.held.has(keyToHex(key))
+  }
+
+  /** The chunk is now stored locally; `knownHolders` are peers known to hold it too (e.g. from the put). */
+  hold(key: Key, knownHolders: Iterable<string> = []): void {
+    const hex = keyToHex(key)
+    let h = this.held.get(hex)
+    if (h === undefined) {
+      h = {
+        key,
+        confirmed: new Set(),
+        radius: FAR,
+        gapSince: new Map(),
+        inFlight: new Set(),
+        retryAt: new Map(),
+        wakeAt: undefined,
+      }
+      this.held.set(hex, h)
+    }
+    for (const p of knownHolders) if (p !== this.self.peerId) h.confirmed.add(p)
+    this.dirty.add(hex)
+  }
+
+  /** The local copy is gone (deleted, quarantined as corrupt). */
+  release(key: Key): void {
+    const hex = keyToHex(key)
+    this.held.delete(hex)
+    this.dirty.delete(hex)
+  }
+
+  /** peerId durably holds key (it acknowledged a replicate, answered "have", or anti-entropy showed it). */
+  confirmed(key: Key, peerId: string): void {
+    const h = this.held.get(keyToHex(key))
+    if (h === undefined || peerId === this.self.peerId) return
+    h.inFlight.delete(peerId)
+    h.retryAt.delete(peerId)
+    h.confirmed.add(peerId)
+    this.dirty.add(keyToHex(key))
+  }
+
+  /** peerId does not hold a good copy (read miss or corrupt, anti-entropy): it is a gap again. */
+  lacks(key: Key, peerId: string): void {
+    const h = this.held.get(keyToHex(key))
+    if (h === undefined) return
+    h.confirmed.delete(peerId)
+    this.dirty.add(keyToHex(key))
+  }
+
+  /** A replicate to peerId failed or was refused; retried after retryMs (a full peer drops out of P via isFull). */
+  failed(key: Key, peerId: string, now: number): void {
+    const h = this.held.get(keyToHex(key))
+    if (h === undefined) return
+    h.inFlight.delete(peerId)
+    h.retryAt.set(peerId, now + this.retryMs)
+    this.dirty.add(keyToHex(key))
+  }
+
+  /** A member joined or came back; call after adding it to the view. */
+  memberJoined(c: Contact): void {
+    this.touchNear(c.key)
+  }
+
+  /** A member was declared dead or left; call after removing it from the view. */
+  memberLeft(c: Contact): void {
+    this.touchNear(c.key)
+  }
+
+  /** Re-evaluate every held chunk on the next plan (e.g. after fullness of members changed). */
+  touchAll(): void {
+    for (const hex of this.held.keys()) this.dirty.add(hex)
+  }
+
+  /** Known live copies of key (self included) and the size of its placement, for status/metrics. */
+  replicaState(key: Key): { known: number; placement: Contact[] } | undefined {
+    const h = this.held.get(keyToHex(key))
+    if (h === undefined) return undefined
+    const placement = this.placementOf(h)
+    let known = 1
+    for (const p of h.confirmed) if (this.view.has(p)) known++
+    return { known, placement }
+  }
+
+  /** Held chunks whose placement this node does not know to be complete (under-replicated or unconfirmed). */
+  underReplicated(): number {
+    let n = 0
+    for (const h of this.held.values()) {
+      const p = this.placementOf(h)
+      if (p.some((m) => m.peerId !== this.self.peerId && !h.confirmed.has(m.peerId))) n++
+      else if (p.length < Math.min(this.replicas, this.view.size)) n++
+    }
+    return n
+  }
+
+  plan(now: number): HealingPlan {
+    const actions: HealingAction[] = []
+    for (const [hex, h] of this.held) {
+      if (!this.dirty.has(hex) && (h.wakeAt === undefined || h.wakeAt > now)) continue
+      this.evaluate(hex, h, now, actions)
+    }
+    this.dirty.clear()
+    let nextWakeAt: number | undefined
+    for (const h of this.held.values()) {
+      if (h.wakeAt !== undefined && (nextWakeAt === undefined || h.wakeAt < nextWakeAt)) nextWakeAt = h.wakeAt
+    }
+    const rank = (a: HealingAction) => (a.type === 'drop' ? 3 : a.urgent ? 0 : a.reason === 'repair' ? 1 : 2)
+    actions.sort((a, b) => rank(a) - rank(b))
+    return { actions, nextWakeAt }
+  }
+
+  private touchNear(memberKey: Key): void {
+    for (const [hex, h] of this.held) {
+      if (withinRadius(memberKey, h.key, h.radius)) this.dirty.add(hex)
+    }
+  }
+
+  private eligible(h: Held): (c: Contact) => boolean {
+    return (c) => !this.isFull(c) || c.peerId === this.self.peerId || h.confirmed.has(c.peerId)
+  }
+
+  private placementOf(h: Held): Contact[] {
+    return this.view.closest(h.key, this.replicas, this.eligible(h))
+  }
+
+  private evaluate(hex: string, h: Held, now: number, out: HealingAction[]): void {
+    const near = this.view.closest(h.key, this.replicas + 1, this.eligible(h))
+    h.radius = near.length > this.replicas ? xorDistance(h.key, near[this.replicas]!.key) : FAR
+    const placement = near.slice(0, this.replicas)
+    const selfIn = placement.some((m) => m.peerId === this.self.peerId)
+    let knownLive = 1
+    for (const p of h.confirmed) if (this.view.has(p)) knownLive++
+    const urgent = knownLive <= 1
+    // Rank among known holders in P nearer than self: the nearest holder repairs first.
+    let rank = 0
+    for (const m of placement) {
+      if (m.peerId === this.self.peerId) break
+      if (h.confirmed.has(m.peerId)) rank++
+    }
+    const gaps = placement.filter((m) => m.peerId !== this.self.peerId && !h.confirmed.has(m.peerId))
+    for (const id of h.gapSince.keys()) if (!gaps.some((g) => g.peerId === id)) h.gapSince.delete(id)
+    h.wakeAt = undefined
+    const wake = (t: number) => {
+      if (h.wakeAt === undefined || t < h.wakeAt) h.wakeAt = t
+    }
+    for (const g of gaps) {
+      if (h.inFlight.has(g.peerId)) continue
+      const since = h.gapSince.get(g.peerId) ?? now
+      h.gapSince.set(g.peerId, since)
+      const delay = urgent || !selfIn ? 0 : this.graceMs + rank * this.staggerMs
+      const retry = h.retryAt.get(g.peerId) ?? 0
+      const at = Math.max(since + delay, retry)
+      if (at > now) {
+        wake(at)
+        continue
+      }
+      h.inFlight.add(g.peerId)
+      out.push({ type: 'replicate', key: h.key, to: g, reason: selfIn ? 'repair' : 'handoff', urgent })
+    }
+    const complete = gaps.length === 0 && placement.length >= Math.min(this.replicas, this.view.size)
+    if (!selfIn && complete && placement.length > 0 && !this.isPinned(h.key)) {
+      // Every member of P confirmed a durable copy to us: this copy is surplus.
+      this.held.delete(hex)
+      out.push({ type: 'drop', key: h.key })
+    }
+  }
+}
+
+function xorDistance(a: Key, b: Key): Uint8Array {
+  const out = new Uint8Array(KEY_BYTES)
+  for (let i = 0; i < KEY_BYTES; i++) out[i] = a[i]! ^ b[i]!
+  return out
+}
+
+/** d(member, key) ≤ radius, without allocating. */
+function withinRadius(member: Key, key: Key, radius: Uint8Array): boolean {
+  for (let i = 0; i < KEY_BYTES; i++) {
+    const d = member[i]! ^ key[i]!
+    if (d !== radius[i]!) return d < radius[i]!
+  }
+  return true
+}
