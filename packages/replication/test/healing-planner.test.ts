@@ -157,9 +157,16 @@ describe('HealingPlanner', () => {
           now += rnd.int(40)
           const r = rnd.int(5)
           const c = cs[1 + rnd.int(19)]!
-          if (r === 0 && !ring.has(c.peerId)) ring.add(c), p.memberJoined(c)
-          else if (r === 1 && ring.has(c.peerId)) ring.remove(c.peerId), p.memberLeft(c)
-          else if (r === 2) p.lacks(key, c.peerId), confirmedBy.delete(c.peerId)
+          if (r === 0 && !ring.has(c.peerId)) {
+            ring.add(c)
+            p.memberJoined(c)
+          } else if (r === 1 && ring.has(c.peerId)) {
+            ring.remove(c.peerId)
+            p.memberLeft(c)
+          } else if (r === 2) {
+            p.lacks(key, c.peerId)
+            confirmedBy.delete(c.peerId)
+          }
           const plan = p.plan(now)
           for (const a of plan.actions) {
             if (a.type === 'drop') {

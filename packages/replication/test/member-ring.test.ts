@@ -12,7 +12,12 @@ describe('MemberRing', () => {
         const cs = contacts(n, seed)
         const ring = new MemberRing(cs)
         const gone = new Set<string>()
-        for (const c of cs) if (rnd.next() < 0.2) ring.remove(c.peerId), gone.add(c.peerId)
+        for (const c of cs) {
+          if (rnd.next() < 0.2) {
+            ring.remove(c.peerId)
+            gone.add(c.peerId)
+          }
+        }
         const live = cs.filter((c) => !gone.has(c.peerId))
         assert.equal(ring.size, live.length)
         const key = randomKey(seed ^ 0x55)
