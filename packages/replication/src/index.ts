@@ -6,6 +6,7 @@
  * (healing). No I/O: the daemon sends, stores and times; this package decides.
  */
 export * from './accept.js'
+export * from './anti-entropy.js'
 export * from './chain.js'
 export * from './constants.js'
 export * from './errors.js'
