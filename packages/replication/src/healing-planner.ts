@@ -21,7 +21,7 @@
  * - Capacity: a full node is skipped for new copies, but a full node that holds a chunk stays in P
  *   for it — it never loses what it has because it is full.
  */
-import { type Contact, KEY_BYTES, type Key, keyToHex } from '@swarmstore/core'
+import { type Contact, commonPrefixLength, KEY_BITS, KEY_BYTES, type Key, keyToHex } from '@swarmstore/core'
 import {
   DEFAULT_REPAIR_GRACE_MS,
   DEFAULT_REPAIR_RETRY_MS,
@@ -92,6 +92,12 @@ export class HealingPlanner {
   private readonly isPinned: (key: Key) => boolean
   private readonly held = new Map<string, Held>()
   private readonly dirty = new Set<string>()
+  /**
+   * A member whose key shares fewer than `reach` leading bits with ours is outside every held
+   * chunk's radius (cpl is an ultrametric: cpl(D,self) ≥ min(cpl(D,K), cpl(K,self))), so a
+   * membership event far from us costs O(1) instead of a scan. undefined = recompute.
+   */
+  private reach: number | undefined = 0
 
   constructor(init: HealingInit) {
     this.self = init.self
@@ -132,6 +138,7 @@ export class HealingPlanner {
     }
     for (const p of knownHolders) if (p !== this.self.peerId) h.confirmed.add(p)
     this.dirty.add(hex)
+    this.reach = 0
   }
 
   /** The local copy is gone (deleted, quarantined as corrupt). */
@@ -168,14 +175,26 @@ export class HealingPlanner {
     this.dirty.add(keyToHex(key))
   }
 
-  /** A member joined or came back; call after adding it to the view. */
-  memberJoined(c: Contact): void {
-    this.touchNear(c.key)
+  /** A member joined or came back; call after adding it to the view. True if any held chunk is affected. */
+  memberJoined(c: Contact): boolean {
+    return this.touchNear(c.key)
   }
 
-  /** A member was declared dead or left; call after removing it from the view. */
-  memberLeft(c: Contact): void {
-    this.touchNear(c.key)
+  /** A member was declared dead or left; call after removing it from the view. True if any chunk is affected. */
+  memberLeft(c: Contact): boolean {
+    return this.touchNear(c.key)
+  }
+
+  /**
+   * Peers to tell the receiver of a replicate about, so it knows its co-holders without asking:
+   * live peers known to hold key, plus self unless this copy is a stray about to be dropped.
+   */
+  holdersToShare(key: Key): string[] {
+    const h = this.held.get(keyToHex(key))
+    if (h === undefined) return []
+    const out = [...h.confirmed].filter((p) => this.view.has(p))
+    if (this.placementOf(h).some((m) => m.peerId === this.self.peerId)) out.push(this.self.peerId)
+    return out
   }
 
   /** Re-evaluate every held chunk on the next plan (e.g. after fullness of members changed). */
@@ -220,10 +239,23 @@ export class HealingPlanner {
     return { actions, nextWakeAt }
   }
 
-  private touchNear(memberKey: Key): void {
-    for (const [hex, h] of this.held) {
-      if (withinRadius(memberKey, h.key, h.radius)) this.dirty.add(hex)
+  private touchNear(memberKey: Key): boolean {
+    if (this.reach === undefined) {
+      let reach = KEY_BITS
+      for (const h of this.held.values()) {
+        reach = Math.min(reach, leadingZeroBits(h.radius), commonPrefixLength(h.key, this.self.key))
+      }
+      this.reach = reach
     }
+    if (commonPrefixLength(memberKey, this.self.key) < this.reach) return false
+    let any = false
+    for (const [hex, h] of this.held) {
+      if (withinRadius(memberKey, h.key, h.radius)) {
+        this.dirty.add(hex)
+        any = true
+      }
+    }
+    return any
   }
 
   private eligible(h: Held): (c: Contact) => boolean {
@@ -237,10 +269,18 @@ export class HealingPlanner {
   private evaluate(hex: string, h: Held, now: number, out: HealingAction[]): void {
     const near = this.view.closest(h.key, this.replicas + 1, this.eligible(h))
     h.radius = near.length > this.replicas ? xorDistance(h.key, near[this.replicas]!.key) : FAR
+    this.reach = undefined
     const placement = near.slice(0, this.replicas)
+    // A live peer outside P may drop its copy at any time (it is a stray to itself): forget it,
+    // so a later return into P is checked rather than assumed. A dead peer is remembered: if it
+    // comes back (a false death) it comes back with its disk (a wiped node has a new identity).
+    for (const p of h.confirmed) {
+      if (this.view.has(p) && !placement.some((m) => m.peerId === p)) h.confirmed.delete(p)
+    }
     const selfIn = placement.some((m) => m.peerId === this.self.peerId)
+    // Copies known in P (strays outside P will drop theirs, so they do not count).
     let knownLive = 1
-    for (const p of h.confirmed) if (this.view.has(p)) knownLive++
+    for (const m of placement) if (h.confirmed.has(m.peerId)) knownLive++
     const urgent = knownLive <= 1
     // Rank among known holders in P nearer than self: the nearest holder repairs first.
     let rank = 0
@@ -275,6 +315,11 @@ export class HealingPlanner {
       out.push({ type: 'drop', key: h.key })
     }
   }
+}
+
+function leadingZeroBits(d: Uint8Array): number {
+  for (let i = 0; i < KEY_BYTES; i++) if (d[i] !== 0) return i * 8 + Math.clz32(d[i]!) - 24
+  return KEY_BITS
 }
 
 function xorDistance(a: Key, b: Key): Uint8Array {
