@@ -200,7 +200,10 @@ export async function runHealSim(opts: HealSimOptions): Promise<HealSimResult> {
     const h = hex(key)
     st.store.set(h, key)
     let set = holders.get(h)
-    if (set === undefined) holders.set(h, (set = new Set()))
+    if (set === undefined) {
+      set = new Set()
+      holders.set(h, set)
+    }
     set.add(st.contact.peerId)
     st.planner.hold(key, known)
   }
