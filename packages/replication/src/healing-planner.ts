@@ -116,6 +116,11 @@ export class HealingPlanner {
     return this.held.size
   }
 
+  /** The keys of the chunks held locally. */
+  heldKeys(): Key[] {
+    return [...this.held.values()].map((h) => h.key)
+  }
+
   holds(key: Key): boolean {
     return this.held.has(keyToHex(key))
   }

@@ -185,4 +185,39 @@ describe('HealingPlanner', () => {
     )
     assert.ok(drops > 20, `the property saw only ${drops} drops`)
   })
+  it('property: a membership event reported as not affecting us changes no held placement', () => {
+    let skipped = 0
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 1e9 }), (seed) => {
+        const rnd = new SeededRandom(seed)
+        const cs = contacts(200, seed)
+        const ring = new MemberRing(cs)
+        const self = cs[0]!
+        const p = new HealingPlanner({ self, view: ring })
+        for (let i = 0; i < 300; i++) {
+          const key = rnd.bytes(32)
+          const P = ring.closest(key, R)
+          if (P.some((m) => m.peerId === self.peerId)) p.hold(key, ids(P))
+        }
+        p.plan(0)
+        for (let e = 0; e < 20; e++) {
+          const c = { peerId: `x${e}`, key: rnd.bytes(32), addrs: [] }
+          ring.add(c)
+          const touched = p.memberJoined(c)
+          if (!touched) {
+            skipped++
+            for (const k of p.heldKeys()) {
+              assert.ok(
+                !ring.closest(k, R + 1).some((m) => m.peerId === c.peerId),
+                'skipped an affecting join',
+              )
+            }
+          }
+          p.plan(e)
+        }
+      }),
+      { numRuns: 40 },
+    )
+    assert.ok(skipped > 100, `only ${skipped} events skipped`)
+  })
 })
