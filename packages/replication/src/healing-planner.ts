@@ -30,6 +30,7 @@ import {
 } from './constants.js'
 import { checkReplicationOptions } from './errors.js'
 import type { LiveView } from './member-ring.js'
+import { byDistanceTo } from './placement.js'
 
 export type HealingReason = 'repair' | 'handoff'
 
@@ -92,6 +93,8 @@ export class HealingPlanner {
   private readonly isPinned: (key: Key) => boolean
   private readonly held = new Map<string, Held>()
   private readonly dirty = new Set<string>()
+  /** Chunks with a timer (grace window, stagger, retry) pending. */
+  private readonly waiting = new Set<string>()
   /**
    * A member whose key shares fewer than `reach` leading bits with ours is outside every held
    * chunk's radius (cpl is an ultrametric: cpl(D,self) ≥ min(cpl(D,K), cpl(K,self))), so a
@@ -151,6 +154,7 @@ export class HealingPlanner {
     const hex = keyToHex(key)
     this.held.delete(hex)
     this.dirty.delete(hex)
+    this.waiting.delete(hex)
   }
 
   /** peerId durably holds key (it acknowledged a replicate, answered "have", or anti-entropy showed it). */
@@ -230,14 +234,22 @@ export class HealingPlanner {
 
   plan(now: number): HealingPlan {
     const actions: HealingAction[] = []
-    for (const [hex, h] of this.held) {
-      if (!this.dirty.has(hex) && (h.wakeAt === undefined || h.wakeAt > now)) continue
-      this.evaluate(hex, h, now, actions)
-    }
+    // Only dirty chunks and chunks whose timer is due: O(changes), not O(held).
+    const due = new Set(this.dirty)
     this.dirty.clear()
+    for (const hex of this.waiting) {
+      const h = this.held.get(hex)
+      if (h === undefined || h.wakeAt === undefined) this.waiting.delete(hex)
+      else if (h.wakeAt <= now) due.add(hex)
+    }
+    for (const hex of due) {
+      const h = this.held.get(hex)
+      if (h !== undefined) this.evaluate(hex, h, now, actions)
+    }
     let nextWakeAt: number | undefined
-    for (const h of this.held.values()) {
-      if (h.wakeAt !== undefined && (nextWakeAt === undefined || h.wakeAt < nextWakeAt)) nextWakeAt = h.wakeAt
+    for (const hex of this.waiting) {
+      const t = this.held.get(hex)?.wakeAt
+      if (t !== undefined && (nextWakeAt === undefined || t < nextWakeAt)) nextWakeAt = t
     }
     const rank = (a: HealingAction) => (a.type === 'drop' ? 3 : a.urgent ? 0 : a.reason === 'repair' ? 1 : 2)
     actions.sort((a, b) => rank(a) - rank(b))
@@ -268,11 +280,19 @@ export class HealingPlanner {
   }
 
   private placementOf(h: Held): Contact[] {
-    return this.view.closest(h.key, this.replicas, this.eligible(h))
+    return this.nearest(h, this.replicas)
+  }
+
+  /** The n closest eligible live members, self always counted live (our view of us never lags). */
+  private nearest(h: Held, n: number): Contact[] {
+    const near = this.view.closest(h.key, n, this.eligible(h))
+    if (this.view.has(this.self.peerId)) return near
+    near.push(this.self)
+    return near.sort(byDistanceTo(h.key)).slice(0, n)
   }
 
   private evaluate(hex: string, h: Held, now: number, out: HealingAction[]): void {
-    const near = this.view.closest(h.key, this.replicas + 1, this.eligible(h))
+    const near = this.nearest(h, this.replicas + 1)
     h.radius = near.length > this.replicas ? xorDistance(h.key, near[this.replicas]!.key) : FAR
     this.reach = undefined
     const placement = near.slice(0, this.replicas)
@@ -313,10 +333,13 @@ export class HealingPlanner {
       h.inFlight.add(g.peerId)
       out.push({ type: 'replicate', key: h.key, to: g, reason: selfIn ? 'repair' : 'handoff', urgent })
     }
+    if (h.wakeAt === undefined) this.waiting.delete(hex)
+    else this.waiting.add(hex)
     const complete = gaps.length === 0 && placement.length >= Math.min(this.replicas, this.view.size)
     if (!selfIn && complete && placement.length > 0 && !this.isPinned(h.key)) {
       // Every member of P confirmed a durable copy to us: this copy is surplus.
       this.held.delete(hex)
+      this.waiting.delete(hex)
       out.push({ type: 'drop', key: h.key })
     }
   }

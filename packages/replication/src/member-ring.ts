@@ -5,7 +5,7 @@
  * (XOR) than every key outside it; so the n closest lie in the longest-prefix run that still holds
  * n keys, and only that run (typically < 2n keys) is sorted by distance.
  */
-import { type Contact, compareKeys, KEY_BITS, KEY_BYTES, type Key } from '@swarmstore/core'
+import { type Contact, commonPrefixLength, compareKeys, KEY_BYTES, type Key } from '@swarmstore/core'
 import { byDistanceTo } from './placement.js'
 
 /** What replication needs from membership: the live members and the n closest of them to a key. */
@@ -67,21 +67,27 @@ export class MemberRing implements LiveView {
   }
 
   closest(key: Key, n: number, accept?: (c: Contact) => boolean): Contact[] {
-    if (n <= 0 || this.sorted.length === 0) return []
-    // Binary search the longest prefix length p whose run still holds ≥ n members.
-    let lo = 0
-    let hi = KEY_BITS
+    const len = this.sorted.length
+    if (n <= 0 || len === 0) return []
+    // Bounds on the longest prefix p whose run holds ≥ n members. cpl(key, ·) grows towards the
+    // insertion point i, so the 2n members around i share ≥ pLo bits with key (a run of ≥ n),
+    // and no member shares more than the two neighbours of i do.
+    const i = this.lowerBound(key)
+    const cpl = (j: number) => commonPrefixLength(key, this.sorted[j]!.key)
+    let lo = n >= len ? 0 : Math.min(cpl(Math.max(0, i - n)), cpl(Math.min(len - 1, i + n - 1)))
+    let hi = Math.max(i > 0 ? cpl(i - 1) : 0, i < len ? cpl(i) : 0)
+    if (hi < lo) hi = lo
     while (lo < hi) {
       const mid = (lo + hi + 1) >> 1
-      const [a, b] = this.run(key, mid)
-      if (b - a >= n) lo = mid
+      if (this.runEnd(key, mid) - this.runStart(key, mid) >= n) lo = mid
       else hi = mid - 1
     }
     for (let p = lo; ; p--) {
-      const [a, b] = this.run(key, p)
+      const a = this.runStart(key, p)
+      const b = this.runEnd(key, p)
       const out: Contact[] = []
-      for (let i = a; i < b; i++) {
-        const c = this.sorted[i]!
+      for (let j = a; j < b; j++) {
+        const c = this.sorted[j]!
         if (accept === undefined || accept(c)) out.push(c)
       }
       // The run holds the nearest members; enough of them pass, or there is nothing wider.
@@ -89,17 +95,28 @@ export class MemberRing implements LiveView {
     }
   }
 
-  /** [start, end) of the members sharing the first p bits of key. */
-  private run(key: Key, p: number): [number, number] {
-    const lowK = new Uint8Array(KEY_BYTES)
-    const highK = new Uint8Array(KEY_BYTES)
-    for (let i = 0; i < KEY_BYTES; i++) {
-      const bitsHere = Math.max(0, Math.min(8, p - i * 8))
-      const mask = bitsHere === 0 ? 0 : (0xff << (8 - bitsHere)) & 0xff
-      lowK[i] = key[i]! & mask
-      highK[i] = (key[i]! & mask) | (~mask & 0xff)
+  /** First index whose key's first p bits are ≥ those of key. */
+  private runStart(key: Key, p: number): number {
+    let lo = 0
+    let hi = this.sorted.length
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1
+      if (comparePrefix(this.sorted[mid]!.key, key, p) < 0) lo = mid + 1
+      else hi = mid
     }
-    return [this.lowerBound(lowK), this.upperBound(highK)]
+    return lo
+  }
+
+  /** First index whose key's first p bits are > those of key. */
+  private runEnd(key: Key, p: number): number {
+    let lo = 0
+    let hi = this.sorted.length
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1
+      if (comparePrefix(this.sorted[mid]!.key, key, p) <= 0) lo = mid + 1
+      else hi = mid
+    }
+    return lo
   }
 
   private indexOf(c: Contact): number {
@@ -129,4 +146,18 @@ export class MemberRing implements LiveView {
     }
     return lo
   }
+}
+
+/** Compares the first p bits of a and b as unsigned integers, without allocating. */
+function comparePrefix(a: Key, b: Key, p: number): number {
+  const full = p >> 3
+  for (let i = 0; i < full; i++) {
+    if (a[i] !== b[i]) return a[i]! < b[i]! ? -1 : 1
+  }
+  const rem = p & 7
+  if (rem === 0 || full >= KEY_BYTES) return 0
+  const mask = (0xff << (8 - rem)) & 0xff
+  const x = a[full]! & mask
+  const y = b[full]! & mask
+  return x === y ? 0 : x < y ? -1 : 1
 }

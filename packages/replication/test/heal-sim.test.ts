@@ -30,3 +30,36 @@ describe('healing under churn (fault test 9, simulated)', function () {
     assert.equal(r.healingMessages, 0)
   })
 })
+
+describe('false deaths and the grace window (simulated)', function () {
+  this.timeout(120_000)
+  const base = {
+    seed: 7,
+    nodes: 200,
+    chunks: 2000,
+    durationMs: 20 * 60_000,
+    churnPer10Min: 0,
+    falseDeathsPer10Min: 0.1,
+    falseDeathMs: 10_000,
+    settleMs: 5 * 60_000,
+  }
+
+  it('members wrongly declared dead for 10 s cost no transfer with the 20 s grace window; without it, a storm', async () => {
+    const withGrace = await runHealSim(base)
+    const noGrace = await runHealSim({ ...base, graceMs: 0 })
+    console.log(`      ${JSON.stringify(withGrace)}\n      ${JSON.stringify(noGrace)}`)
+    assert.ok(withGrace.falseDeaths >= 35, `false deaths ${withGrace.falseDeaths}`)
+    assert.equal(withGrace.lostChunks + noGrace.lostChunks, 0)
+    assert.equal(withGrace.underReplicated + noGrace.underReplicated, 0)
+    assert.equal(
+      withGrace.surplusCopies + noGrace.surplusCopies,
+      0,
+      'surplus copies trimmed after the return',
+    )
+    assert.ok(withGrace.chunkTransfers <= withGrace.falseDeaths, `transfers ${withGrace.chunkTransfers}`)
+    assert.ok(
+      noGrace.chunkTransfers > 10 * withGrace.falseDeaths,
+      `transfers without grace ${noGrace.chunkTransfers}`,
+    )
+  })
+})

@@ -42,4 +42,24 @@ describe('MemberRing', () => {
     assert.deepEqual(ring.get('p3')!.addrs, ['/ip4/1.2.3.4/tcp/1'])
     assert.equal(ring.remove('nope'), undefined)
   })
+  it('stays exact for clustered keys (long shared prefixes) and n ≥ size', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 1e9 }), fc.integer({ min: 1, max: 40 }), (seed, n) => {
+        const rnd = new SeededRandom(seed)
+        const key = rnd.bytes(32)
+        const cs = contacts(n, seed + 1).map((c) => {
+          const k = new Uint8Array(c.key)
+          k.set(key.subarray(0, rnd.int(4)))
+          if (rnd.next() < 0.3) k[3] = key[3]! ^ (1 << rnd.int(8))
+          return { ...c, key: k }
+        })
+        const ring = new MemberRing(cs)
+        for (const want of [1, 3, n, n + 2]) {
+          assert.deepEqual(ids(ring.closest(key, want)), bruteClosest(key, cs, want))
+        }
+        assert.deepEqual(ids(ring.closest(cs[0]!.key, 3)), bruteClosest(cs[0]!.key, cs, 3))
+      }),
+      { numRuns: 300 },
+    )
+  })
 })

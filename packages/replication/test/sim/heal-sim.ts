@@ -34,6 +34,12 @@ export interface HealSimOptions {
   repairMiBps?: number
   /** Quiet time after churn stops, to let repair converge before the final check. */
   settleMs?: number
+  /**
+   * False deaths: this fraction of nodes per 10 minutes is declared dead (removed from the view)
+   * although it keeps running with its disk, and is re-added `falseDeathMs` later. Default 0.
+   */
+  falseDeathsPer10Min?: number
+  falseDeathMs?: number
 }
 
 export interface HealSimResult {
@@ -42,6 +48,9 @@ export interface HealSimResult {
   nodes: number
   chunks: number
   replaced: number
+  /** Chunk copies that vanished with replaced nodes: the least repair must re-create. */
+  copiesOnReplacedNodes: number
+  falseDeaths: number
   lostChunks: number
   /** After settling: chunks whose R closest live nodes do not all hold them. */
   underReplicated: number
@@ -114,6 +123,8 @@ export async function runHealSim(opts: HealSimOptions): Promise<HealSimResult> {
   /** Oracle for the checks only (never consulted by a node): live holders of each chunk. */
   const holders = new Map<string, Set<string>>()
   let lost = 0
+  let copiesGone = 0
+  let falseDeaths = 0
   let transfers = 0
   let offers = 0
   let drops = 0
@@ -285,6 +296,7 @@ export async function runHealSim(opts: HealSimOptions): Promise<HealSimResult> {
     const victim = ls[rnd.int(ls.length)]!
     victim.alive = false
     sim.crash(victim.contact.peerId)
+    copiesGone += victim.store.size
     for (const h of victim.store.keys()) {
       const set = holders.get(h)!
       set.delete(victim.contact.peerId)
@@ -297,7 +309,22 @@ export async function runHealSim(opts: HealSimOptions): Promise<HealSimResult> {
     sim.clock.setTimer(joinMs, () => announce(fresh.contact, true))
     sim.clock.setTimer(interval, churnTick)
   }
-  sim.clock.setTimer(interval, churnTick)
+  if (churn > 0) sim.clock.setTimer(interval, churnTick)
+
+  const falseRate = opts.falseDeathsPer10Min ?? 0
+  const falseInterval = 600_000 / (falseRate * nNodes)
+  const falseDeath = () => {
+    if (sim.now() > duration) return
+    const ls = live().filter((x) => view.has(x.contact.peerId))
+    const victim = ls[rnd.int(ls.length)]!
+    falseDeaths++
+    announce(victim.contact, false)
+    sim.clock.setTimer(opts.falseDeathMs ?? 10_000, () => {
+      if (victim.alive) announce(victim.contact, true)
+    })
+    sim.clock.setTimer(falseInterval, falseDeath)
+  }
+  if (falseRate > 0) sim.clock.setTimer(falseInterval, falseDeath)
   await sim.run({ until: duration + settleMs })
 
   // Final check against the oracle: every surviving chunk on its R closest live nodes.
@@ -323,6 +350,8 @@ export async function runHealSim(opts: HealSimOptions): Promise<HealSimResult> {
     nodes: nNodes,
     chunks: nChunks,
     replaced,
+    copiesOnReplacedNodes: copiesGone,
+    falseDeaths,
     lostChunks: lost,
     underReplicated: under,
     surplusCopies: surplus,
