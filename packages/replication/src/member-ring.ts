@@ -135,17 +135,6 @@ export class MemberRing implements LiveView {
     }
     return lo
   }
-
-  private upperBound(k: Key): number {
-    let lo = 0
-    let hi = this.sorted.length
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1
-      if (compareKeys(this.sorted[mid]!.key, k) <= 0) lo = mid + 1
-      else hi = mid
-    }
-    return lo
-  }
 }
 
 /** Compares the first p bits of a and b as unsigned integers, without allocating. */
