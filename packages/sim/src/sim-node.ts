@@ -19,7 +19,7 @@ export class SimNode {
   /** This node's view of the virtual clock; its timers die with the node. */
   readonly clock: Clock
   readonly handlers = new Map<string, Handler>()
-  readonly timers = new Set<number>()
+  readonly timers = new Set<TimerHandle>()
   readonly boot: ((node: SimNode) => void) | undefined
 
   constructor(
@@ -39,14 +39,14 @@ export class SimNode {
       setTimer(ms: number, fn: () => void): TimerHandle {
         const inc = node.incarnation
         const handle = sim.clock.setTimer(ms, () => {
-          node.timers.delete(handle.id)
+          node.timers.delete(handle)
           if (node.up && node.incarnation === inc) fn()
         })
-        node.timers.add(handle.id)
+        node.timers.add(handle)
         return handle
       },
       clearTimer(handle: TimerHandle): void {
-        node.timers.delete(handle.id)
+        node.timers.delete(handle)
         sim.clock.clearTimer(handle)
       },
     }

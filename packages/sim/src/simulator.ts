@@ -22,8 +22,9 @@ export interface SimOptions {
   /** Estimated wire size of a payload, for the byte counters. Default: a structural estimate. */
   sizeOf?: (protocol: string, payload: unknown) => number
   /**
-   * Microtask turns granted after each event so promise continuations run at the virtual time of
-   * the event that resolved them. Deeper chains still run, deterministically, just "later". Default 8.
+   * Microtask turns granted after each event that may have queued continuations (settled request,
+   * timer, async handler), so they run at the virtual time of the event that resolved them.
+   * Deeper chains still run, deterministically, just "later". Default 4.
    */
   microtaskTicks?: number
 }
@@ -151,7 +152,7 @@ export class Simulator {
     if (!node.up) return
     node.up = false
     node.handlers.clear()
-    for (const t of node.timers) this.clock.clearTimer({ id: t })
+    for (const t of node.timers) this.clock.clearTimer(t)
     node.timers.clear()
   }
 
@@ -217,6 +218,7 @@ export class Simulator {
         settled = true
         if (!src.up || src.incarnation !== inc) return
         this.stats.timeouts++
+        this.clock.continuations = true
         reject(new SimTimeoutError(`${protocol} ${from}→${to} timed out after ${timeoutMs} ms`))
       })
       const onReply = (ok: boolean, value: unknown): void => {
@@ -227,6 +229,7 @@ export class Simulator {
         }
         settled = true
         this.clock.clearTimer(timer)
+        this.clock.continuations = true
         if (ok) resolve(value as Res)
         else reject(value)
       }
@@ -252,6 +255,7 @@ export class Simulator {
         }
         const dstInc = dst.incarnation
         if (result instanceof Promise) {
+          this.clock.continuations = true
           result.then(
             (v) => {
               if (dst.up && dst.incarnation === dstInc) this.reply(to, from, protocol, true, v, onReply)
@@ -277,7 +281,10 @@ export class Simulator {
       if (handler === undefined) return
       try {
         const r = handler(from, msg)
-        if (r instanceof Promise) r.catch(() => {})
+        if (r instanceof Promise) {
+          this.clock.continuations = true
+          r.catch(() => {})
+        }
       } catch {
         // a one-way message has no one to report to, as on a real network
       }
@@ -308,8 +315,11 @@ export class Simulator {
         if (ev.time > this.clock.current) this.clock.current = ev.time
         count++
         this.stats.events++
+        this.clock.continuations = false
         fn()
-        for (let i = 0; i < ticks; i++) await undefined
+        // Yield only if the event may have queued promise continuations (a settled request, a
+        // timer, an async handler); a plain delivery to a synchronous handler needs none.
+        if (this.clock.continuations) for (let i = 0; i < ticks; i++) await undefined
       }
       if (opts.until !== undefined && opts.until > this.clock.current) this.clock.current = opts.until
     } finally {
