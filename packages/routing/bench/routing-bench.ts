@@ -70,10 +70,12 @@ async function bench(nodes: number, lookups: number, seed: number): Promise<Benc
   await swarm.build(nodes)
   const buildSeconds = (performance.now() - t0) / 1000
   const buildMessages = swarm.sim.stats.messages
-  const outs = await swarm.lookups(lookups)
+  const outs = await swarm.lookups(lookups, { truth: false })
   const wallSeconds = (performance.now() - t0) / 1000
   const cpu = process.cpuUsage(cpu0)
   const k = swarm.kad(outs[0]!.origin).k
+  // Checking against global knowledge is not part of the network's work: done after timing.
+  for (const o of outs) o.truth = swarm.trueClosest(o.result.target, k)
   let exact = 0
   let ok = 0
   for (const o of outs) {

@@ -138,7 +138,13 @@ export class SimSwarm {
    */
   async lookups(
     count: number,
-    opts: { parallel?: number; origins?: string[]; during?: () => void; duringAtMs?: number } = {},
+    opts: {
+      parallel?: number
+      origins?: string[]
+      during?: () => void
+      duringAtMs?: number
+      truth?: boolean
+    } = {},
   ): Promise<LookupOutcome[]> {
     const out: LookupOutcome[] = []
     const origins = opts.origins ?? this.liveIds()
@@ -150,7 +156,8 @@ export class SimSwarm {
         const origin = origins[pick.int(origins.length)]!
         const target = pick.bytes(32)
         const result = await this.kad(origin).lookup(target)
-        out.push({ origin, result, truth: this.trueClosest(target, this.kad(origin).k) })
+        const truth = opts.truth === false ? [] : this.trueClosest(target, this.kad(origin).k)
+        out.push({ origin, result, truth })
       }
     }
     if (opts.during) this.sim.clock.setTimer(opts.duringAtMs ?? 0, opts.during)
@@ -170,6 +177,6 @@ export class SimSwarm {
 export interface LookupOutcome {
   origin: string
   result: LookupResult
-  /** The true k closest live nodes at the moment the lookup ended. */
+  /** The true k closest live nodes at the moment the lookup ended (empty if not asked for). */
   truth: string[]
 }

@@ -135,6 +135,7 @@ export class Kademlia {
     if (this.running) return
     this.running = true
     this.stopped = false
+    this.liveness.resume()
     const tick = (): void => {
       this.refreshTimer = this.clock.setTimer(this.refreshCheckMs, tick)
       this.refresh().catch(() => {})

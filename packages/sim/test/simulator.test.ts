@@ -228,7 +228,8 @@ describe('Simulator: determinism', () => {
     await sim.settle(Promise.all(jobs))
     assert.equal(ok, 100_000)
     assert.equal(sim.stats.messages, 200_000)
-    assert.ok(performance.now() - started < 20_000)
+    // generous: the machines running CI are shared; this guards against an accidental O(n²)
+    assert.ok(performance.now() - started < 90_000)
   })
 })
 

@@ -38,6 +38,11 @@ export class LivenessChecker {
     this.pump()
   }
 
+  /** Accepts suspects again after stop(). */
+  resume(): void {
+    this.stopped = false
+  }
+
   stop(): void {
     this.stopped = true
     this.queue.length = 0

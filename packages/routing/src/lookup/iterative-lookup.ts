@@ -109,8 +109,11 @@ export function iterativeLookup(ctx: LookupContext, target: Key, seeds: Contact[
           if (done) return
           const n = Array.isArray(reply) ? Math.min(reply.length, k) : 0 // truncate long replies
           for (let i = 0; i < n; i++) {
-            const r = reply[i]
-            if (!isContact(r) || r.peerId === ctx.self.peerId) continue
+            const r = reply[i] as Contact
+            if (typeof r !== 'object' || r === null) continue
+            const id = r.peerId
+            // Most of a reply is already known to this lookup: check that first, validate the rest.
+            if (typeof id !== 'string' || byId.has(id) || id === ctx.self.peerId || !isContact(r)) continue
             insert(r, c.hop + 1, NEW)
           }
           step()

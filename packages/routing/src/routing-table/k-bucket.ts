@@ -22,7 +22,13 @@ export interface Entry {
  * arrived while the bucket was full, most recent last, bounded.
  */
 export class KBucket {
+  /** Least recently seen first. Mutate only through the methods below (they keep `k0s` in step). */
   readonly entries: Entry[] = []
+  /**
+   * `entries[i].k0`, stored contiguously: closest() orders a bucket by reading only this array,
+   * which in a 10k-node simulation (millions of entries in memory) avoids a cache miss per entry.
+   */
+  readonly k0s: number[] = []
   readonly replacements: Entry[] = []
 
   constructor(
@@ -36,9 +42,20 @@ export class KBucket {
 
   /** Index of the contact in `entries`; `k0` is prefix32 of its key (peer id and key go together). */
   indexOf(peerId: string, k0: number): number {
-    const e = this.entries
-    for (let i = 0; i < e.length; i++) if (e[i]!.k0 === k0 && e[i]!.contact.peerId === peerId) return i
+    const ks = this.k0s
+    for (let i = 0; i < ks.length; i++)
+      if (ks[i] === k0 && this.entries[i]!.contact.peerId === peerId) return i
     return -1
+  }
+
+  push(entry: Entry): void {
+    this.entries.push(entry)
+    this.k0s.push(entry.k0)
+  }
+
+  removeAt(i: number): Entry {
+    this.k0s.splice(i, 1)
+    return this.entries.splice(i, 1)[0]!
   }
 
   replacementIndexOf(peerId: string, k0: number): number {
@@ -53,6 +70,7 @@ export class KBucket {
     let i = e.length
     while (i > 0 && e[i - 1]!.lastSeen > entry.lastSeen) i--
     e.splice(i, 0, entry)
+    this.k0s.splice(i, 0, entry.k0)
   }
 
   /** Adds to the replacement cache (most recent last), dropping the stalest when over `max`. */

@@ -109,15 +109,15 @@ export class RoutingTable {
         entry.contact = contact
         entry.lastSeen = now
         entry.failures = 0
-        bucket.entries.splice(i, 1)
-        bucket.entries.push(entry)
+        bucket.removeAt(i)
+        bucket.push(entry)
         return { kind: 'updated', entry }
       }
       if (bucket.entries.length < this.k) {
         const ri = bucket.replacementIndexOf(contact.peerId, k0)
         if (ri >= 0) bucket.replacements.splice(ri, 1)
         const entry: Entry = { contact, k0, lastSeen: now, failures: 0 }
-        bucket.entries.push(entry)
+        bucket.push(entry)
         this.adjustCounts(contact.key, 1)
         this.onAdded(contact)
         return { kind: 'added', entry }
@@ -188,7 +188,7 @@ export class RoutingTable {
     }
     for (const e of old.entries) {
       const child = bitAt(e.contact.key, d) === 0 ? zero : one
-      child.bucket!.entries.push(e)
+      child.bucket!.push(e)
       child.count++
     }
     for (const e of old.replacements)
@@ -216,7 +216,7 @@ export class RoutingTable {
     if (ri >= 0) bucket.replacements.splice(ri, 1)
     const i = bucket.indexOf(peerId, k0)
     if (i < 0) return undefined
-    const [entry] = bucket.entries.splice(i, 1)
+    const entry = bucket.removeAt(i)
     this.adjustCounts(key, -1)
     this.onRemoved(entry!.contact)
     const promoted = bucket.replacements.pop()
@@ -232,11 +232,16 @@ export class RoutingTable {
    * The n contacts closest to `target` that we know. Leaves are visited in XOR order (at every
    * fork, the side sharing target's bit first), so once n are collected nothing later is closer.
    */
-  closest(target: Key, n: number, excludePeerId?: string): Contact[] {
-    const out: Entry[] = []
+  closest(target: Key, n: number, exclude?: { peerId: string; key: Key }): Contact[] {
+    const exK0 = exclude === undefined ? -1 : prefix32(exclude.key)
+    const t0 = prefix32(target)
+    // Candidates as (bucket, index) pairs ordered by the first 32 bits of their distance, read from
+    // the buckets' contiguous k0 arrays; entry objects are only touched on ties and for the result.
+    const bs: KBucket[] = []
+    const is: number[] = []
+    const d: number[] = []
     const stack: TrieNode[] = [this.root]
-    // the excluded contact is never collected, so n collected are n usable
-    while (stack.length > 0 && out.length < n) {
+    while (stack.length > 0 && d.length < n) {
       const t = stack.pop()!
       if (t.count === 0) continue
       if (t.bucket === null) {
@@ -244,32 +249,34 @@ export class RoutingTable {
         else stack.push(t.zero!, t.one!)
         continue
       }
-      for (const e of t.bucket.entries)
-        if (excludePeerId === undefined || e.contact.peerId !== excludePeerId) out.push(e)
-    }
-    // Insertion sort on the first 32 bits of the distance (kept in the entry: no key bytes are
-    // touched, which matters with millions of contacts in memory); full compare only on ties.
-    const t0 = prefix32(target)
-    const d: number[] = []
-    for (let i = 0; i < out.length; i++) {
-      const e = out[i]!
-      const dist = (e.k0 ^ t0) >>> 0
-      let j = i
-      while (
-        j > 0 &&
-        (d[j - 1]! > dist ||
-          (d[j - 1] === dist && compareDistance(out[j - 1]!.contact.key, e.contact.key, target) > 0))
-      ) {
-        d[j] = d[j - 1]!
-        out[j] = out[j - 1]!
-        j--
+      const b = t.bucket
+      const ks = b.k0s
+      for (let x = 0; x < ks.length; x++) {
+        const k0 = ks[x]!
+        if (k0 === exK0 && b.entries[x]!.contact.peerId === exclude!.peerId) continue
+        const dist = (k0 ^ t0) >>> 0
+        let j = d.length
+        while (
+          j > 0 &&
+          (d[j - 1]! > dist || (d[j - 1] === dist && this.tieAfter(bs[j - 1]!, is[j - 1]!, b, x, target)))
+        ) {
+          d[j] = d[j - 1]!
+          bs[j] = bs[j - 1]!
+          is[j] = is[j - 1]!
+          j--
+        }
+        d[j] = dist
+        bs[j] = b
+        is[j] = x
       }
-      d[j] = dist
-      out[j] = e
     }
     const res: Contact[] = []
-    for (let i = 0; i < out.length && i < n; i++) res.push(out[i]!.contact)
+    for (let i = 0; i < d.length && i < n; i++) res.push(bs[i]!.entries[is[i]!]!.contact)
     return res
+  }
+
+  private tieAfter(ba: KBucket, ia: number, bb: KBucket, ib: number, target: Key): boolean {
+    return compareDistance(ba.entries[ia]!.contact.key, bb.entries[ib]!.contact.key, target) > 0
   }
 
   /** All buckets (leaves), in key order. */
