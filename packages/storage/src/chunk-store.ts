@@ -550,10 +550,9 @@ export class ChunkStore {
         } catch (err) {
           if (err instanceof ChunkCorruptError) report.corrupt.push(e.cid.toString())
           else if (err instanceof ChunkNotFoundError) {
-            if (this.index.get(e.keyHex) === e) {
-              await this.locks.run(e.keyHex, async () => this.dropEntry(e))
+            // A concurrent delete also ends here; only a file that vanished from outside is "missing".
+            if (await this.locks.run(e.keyHex, async () => this.dropEntry(e)))
               report.missing.push(e.cid.toString())
-            }
           } else throw err
         }
       }
