@@ -135,7 +135,12 @@ export class ChunkStore {
    */
   static async open(dir: string, init: ChunkStoreInit = {}): Promise<ChunkStore> {
     const store = new ChunkStore(dir, init.fs ?? new NodeFs(), init)
-    await store.load()
+    try {
+      await store.load()
+    } catch (err) {
+      await store.fs.close?.()
+      throw err
+    }
     return store
   }
 

@@ -93,15 +93,53 @@ export async function* readFile(
     }
     return p.start === 0 && p.end === bytes.length ? bytes : bytes.subarray(p.start, p.end)
   }
+  // Up to `concurrency` fetches in flight, and up to 2x that fetched ahead of the consumer: a new
+  // fetch starts as soon as any finishes, so one slow read (a cold disk, a slow peer) does not
+  // idle the others while the output waits for it in order.
+  const pieces = piecesInRange(m, 0, offset, to, getBlock)
   const window: Promise<Uint8Array>[] = []
+  let inFlight = 0
+  let exhausted = false
+  let wake = (): void => {}
+  let completion = new Promise<void>((r) => {
+    wake = r
+  })
+  const finished = (): void => {
+    inFlight--
+    const w = wake
+    completion = new Promise<void>((r) => {
+      wake = r
+    })
+    w()
+  }
   try {
-    for await (const p of piecesInRange(m, 0, offset, to, getBlock)) {
-      const f = fetch(p)
-      f.catch(() => {}) // reported when its turn comes; avoids an unhandled rejection meanwhile
-      window.push(f)
-      if (window.length >= concurrency) yield await window.shift()!
+    for (;;) {
+      while (!exhausted && inFlight < concurrency && window.length < 2 * concurrency) {
+        const next = await pieces.next()
+        if (next.done === true) {
+          exhausted = true
+          break
+        }
+        inFlight++
+        const f = fetch(next.value)
+        f.then(finished, finished)
+        f.catch(() => {}) // reported when its turn comes; avoids an unhandled rejection meanwhile
+        window.push(f)
+      }
+      const head = window[0]
+      if (head === undefined) return
+      const headDone = await Promise.race([
+        head.then(
+          () => true,
+          () => true,
+        ),
+        completion.then(() => false),
+      ])
+      if (headDone) {
+        window.shift()
+        yield await head
+      }
     }
-    while (window.length > 0) yield await window.shift()!
   } finally {
     await Promise.allSettled(window)
   }

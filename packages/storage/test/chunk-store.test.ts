@@ -208,7 +208,9 @@ describe('ChunkStore', () => {
     await s.close()
     // Rebuilt identically on open.
     const s2 = await ChunkStore.open(dir)
-    assert.deepEqual(s2.rangeSummary(keys[0]!, 6), (await ChunkStore.open(dir)).rangeSummary(keys[0]!, 6))
+    const s3 = await ChunkStore.open(dir)
+    assert.deepEqual(s2.rangeSummary(keys[0]!, 6), s3.rangeSummary(keys[0]!, 6))
+    await s3.close()
     assert.equal(s2.rangeSummary(new Uint8Array(32), 0).count, live.length)
     await s2.close()
   })
