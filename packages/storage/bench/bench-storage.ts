@@ -1,6 +1,6 @@
 /**
  * npm run --silent bench:storage -- --size-mib 1024 --json [--compressible] [--compression zstd|brotli|none]
- *   [--dir /path/on/the/disk/to/test] [--concurrency 8]
+ *   [--dir /path/on/the/disk/to/test] [--concurrency 8] [--rounds 2] [--cache-mib 32 (the store's default)]
  *
  * Puts a file of --size-mib MiB through buildFile into a ChunkStore and reads it back with readFile,
  * and measures the ceilings in the same run on the same disk with plain node:fs:
@@ -34,6 +34,7 @@ const { values } = parseArgs({
     dir: { type: 'string', default: tmpdir() },
     concurrency: { type: 'string', default: '8' },
     rounds: { type: 'string', default: '2' },
+    'cache-mib': { type: 'string', default: '32' },
   },
 })
 const sizeMiB = Number(values['size-mib'])
@@ -41,6 +42,7 @@ const PIECE = 1 << 20
 const N = sizeMiB
 const concurrency = Number(values.concurrency)
 const compressible = values.compressible ?? false
+const cacheBytes = Number(values['cache-mib']) * PIECE
 const compression = (values.compression ?? (compressible ? 'zstd' : 'none')) as Compression
 
 // --- memory sampling -------------------------------------------------------------------------------
@@ -167,7 +169,7 @@ async function main(): Promise<void> {
       await rm(join(base, 'ceil-8'), { recursive: true })
 
       const storeDir = join(base, 'store')
-      let store = await ChunkStore.open(storeDir, { compression })
+      let store = await ChunkStore.open(storeDir, { compression, cacheBytes })
       let t0 = performance.now()
       // trusted: buildFile computed each CID from these very bytes a moment ago (one SHA-256 per
       // chunk, as in the ceiling).
@@ -181,7 +183,7 @@ async function main(): Promise<void> {
 
       dropCaches()
       t0 = performance.now()
-      store = await ChunkStore.open(storeDir, { compression })
+      store = await ChunkStore.open(storeDir, { compression, cacheBytes })
       openMs = Math.min(openMs, performance.now() - t0)
       const readAll = async (): Promise<void> => {
         let n = 0
@@ -220,6 +222,7 @@ async function main(): Promise<void> {
       peakRssAnonMiB: r1(peakRss),
       compressible,
       compression,
+      cacheMiB: cacheBytes / PIECE,
       storedMiB: r1(storedBytes / PIECE),
       ceilingPut1MBps: r1(c1),
       ceilingPut8MBps: r1(c8),

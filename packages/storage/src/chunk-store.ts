@@ -38,7 +38,7 @@ import {
 export interface ChunkStoreInit {
   /** Hard quota on bytes stored on disk (after compression). Default: none (the disk's free space). */
   capacityBytes?: number
-  /** Memory cache of verified chunks, in bytes (default 64 MiB; 0 disables it). */
+  /** Memory cache of verified chunks, in bytes (default 32 MiB; 0 disables it). */
   cacheBytes?: number
   /** Per-chunk compression where it pays (default 'none'). */
   compression?: Compression
@@ -122,7 +122,7 @@ export class ChunkStore {
     this.p = paths(dir)
     this.capacity = init.capacityBytes ?? null
     if (this.capacity !== null && !(this.capacity >= 0)) throw new RangeError('capacityBytes must be >= 0')
-    this.cache = new ByteCache(init.cacheBytes ?? 64 << 20)
+    this.cache = new ByteCache(init.cacheBytes ?? 32 << 20)
     this.compression = init.compression ?? 'none'
     this.maxChunkBytes = init.maxChunkBytes ?? MAX_CHUNK_SIZE
     this.clock = init.clock ?? new SystemClock()
