@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { CarWriter } from '@ipld/car'
+import type { CID } from 'multiformats/cid'
 import { buildFile, ChunkStore, rawCid, readFile } from '../src/index.js'
 import { concat, expectReject, randomBytes, tempDir } from './support/helpers.js'
 
@@ -57,7 +58,7 @@ describe('CAR backup', () => {
 
   it('bad CAR input: clear error, store unchanged', async () => {
     const src = await open()
-    const blocks = []
+    const blocks: { cid: CID; b: Uint8Array }[] = []
     for (let i = 0; i < 5; i++) {
       const b = randomBytes(70 + i, 2000)
       const cid = await rawCid(b)
