@@ -582,7 +582,7 @@ export class ChunkStore {
    */
   importCar(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<ImportCarResult> {
     this.assertOpen()
-    return importCar(this, source)
+    return importCar(this, source, this.maxChunkBytes)
   }
 
   /** Waits for operations in flight, then refuses new ones. */

@@ -88,6 +88,12 @@ describe('CAR backup', () => {
     await writer.close()
     await expectReject(b.importCar([await collected]), 'BAD_CAR')
     await unchanged()
+    // A section claiming 100 MiB is refused before anything buffers it.
+    const header = good.subarray(0, 1 + good[0]!)
+    const hostile = new Uint8Array([...header, 0x80, 0x80, 0x80, 0x32, 1, 2, 3])
+    const e = await expectReject(b.importCar([hostile]), 'BAD_CAR')
+    assert.match(e.message, /exceeds/)
+    await unchanged()
     // Full store during import: capacity error, rolled back.
     const small = await open({ capacityBytes: 5000 })
     await expectReject(small.importCar([good]), 'CAPACITY_EXCEEDED')
