@@ -46,33 +46,47 @@ export async function buildFile(
   assertChunkSize(chunkSize)
   const concurrency = Math.max(1, opts.concurrency ?? 8)
   const tree = new TreeBuilder(chunkSize, putBlock)
-  const inFlight: Promise<ManifestLink>[] = []
+  // Puts complete in any order and a new one starts as soon as any finishes (not the oldest): one
+  // slow fsync must not stall the pipeline. Links are fed to the tree in file order; a finished
+  // put keeps only its link (CID and size), so memory stays at `concurrency` chunks.
+  const done = new Map<number, ManifestLink>()
+  const running = new Set<Promise<void>>()
+  let failure: { err: unknown } | undefined
   let chunks = 0
-  let done = 0
-  const settle = async (): Promise<void> => {
-    const link = await inFlight.shift()!
-    done += link.size
-    opts.onProgress?.(done)
-    await tree.add(link)
-  }
-  try {
-    for await (const chunk of chunkFile(source, { chunkSize })) {
-      chunks++
-      inFlight.push(
-        (async () => {
-          const cid = await rawCid(chunk)
-          await putBlock(cid, chunk)
-          return { cid, size: chunk.length }
-        })(),
-      )
-      if (inFlight.length >= concurrency) await settle()
+  let linked = 0
+  let bytesDone = 0
+  const drain = async (): Promise<void> => {
+    for (let link = done.get(linked); link !== undefined; link = done.get(linked)) {
+      done.delete(linked++)
+      bytesDone += link.size
+      opts.onProgress?.(bytesDone)
+      await tree.add(link)
     }
-    while (inFlight.length > 0) await settle()
-  } catch (err) {
-    // Let the other in-flight puts finish (or fail) before reporting, so nothing runs on after us.
-    await Promise.allSettled(inFlight)
-    throw err
   }
+  for await (const chunk of chunkFile(source, { chunkSize })) {
+    const seq = chunks++
+    const task: Promise<void> = (async () => {
+      const cid = await rawCid(chunk)
+      await putBlock(cid, chunk)
+      done.set(seq, { cid, size: chunk.length })
+    })().then(
+      () => {
+        running.delete(task)
+      },
+      (err: unknown) => {
+        running.delete(task)
+        failure ??= { err }
+      },
+    )
+    running.add(task)
+    while (running.size >= concurrency && failure === undefined) await Promise.race(running)
+    if (failure !== undefined) break
+    await drain()
+  }
+  // Let every put in flight finish (or fail) before reporting, so nothing runs on after us.
+  await Promise.all(running)
+  if (failure !== undefined) throw failure.err
+  await drain()
   const root = await tree.finish()
   return { cid: root.cid, size: root.size, chunks, manifests: tree.manifests }
 }

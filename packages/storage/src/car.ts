@@ -6,6 +6,7 @@ import { CarBlockIterator, CarWriter } from '@ipld/car'
 import type { CID } from 'multiformats/cid'
 import { assertChunkCid } from './cid.js'
 import { BadCarError } from './errors.js'
+import { MAX_CHUNK_SIZE } from './manifest.js'
 import { fileBlocks, type GetBlock } from './read-file.js'
 
 export interface ExportCarOptions {
@@ -65,17 +66,21 @@ export async function* exportCar(store: CarStore, opts: ExportCarOptions): Async
 export async function importCar(
   store: CarStore,
   source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+  maxBlockBytes = MAX_CHUNK_SIZE,
 ): Promise<ImportCarResult> {
+  // A section holds a CID (at most a few dozen bytes for the CIDs we accept) and the block.
+  const maxFrameBytes = maxBlockBytes + 128
   const added: CID[] = []
   let blocks = 0
   let roots: CID[] = []
   try {
     let it: CarBlockIterator
     try {
-      it = await CarBlockIterator.fromIterable(toAsync(source))
+      it = await CarBlockIterator.fromIterable(boundFrames(source, maxFrameBytes))
       roots = await it.getRoots()
       for (const r of roots) assertChunkCid(r)
     } catch (err) {
+      if (err instanceof BadCarError) throw err
       throw new BadCarError('unreadable header', { cause: err })
     }
     const iter = it[Symbol.asyncIterator]()
@@ -84,6 +89,7 @@ export async function importCar(
       try {
         next = await iter.next()
       } catch (err) {
+        if (err instanceof BadCarError) throw err
         throw new BadCarError(`unreadable block after ${blocks} blocks`, { cause: err })
       }
       if (next.done === true) break
@@ -118,8 +124,37 @@ function safeHas(store: CarStore, cid: CID): boolean {
   }
 }
 
-async function* toAsync(
+/**
+ * Passes CAR v1 bytes through while checking every varint-framed section length (header and
+ * blocks) against a bound, before the CAR reader buffers that many bytes: a hostile length cannot
+ * make the import allocate more than one chunk's worth.
+ */
+async function* boundFrames(
   source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+  maxFrameBytes: number,
 ): AsyncGenerator<Uint8Array> {
-  for await (const b of source) yield b
+  let need = 0 // bytes left in the current section
+  let len = 0
+  let shift = 0
+  for await (const piece of source) {
+    let i = 0
+    while (i < piece.length) {
+      if (need > 0) {
+        const n = Math.min(need, piece.length - i)
+        need -= n
+        i += n
+        continue
+      }
+      const byte = piece[i++]!
+      len += (byte & 0x7f) * 2 ** shift
+      shift += 7
+      if ((byte & 0x80) === 0) {
+        if (len > maxFrameBytes) throw new BadCarError(`a section of ${len} bytes exceeds ${maxFrameBytes}`)
+        need = len
+        len = 0
+        shift = 0
+      } else if (shift > 49) throw new BadCarError('a section length varint is too long')
+    }
+    yield piece
+  }
 }

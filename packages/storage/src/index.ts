@@ -12,6 +12,7 @@ export {
   type ChunkStoreStats,
   type GcResult,
   type KeyEntry,
+  type PutOptions,
   type VerifyReport,
 } from './chunk-store.js'
 export { type ChunkOptions, chunkFile } from './chunker.js'

@@ -15,7 +15,7 @@
  */
 import * as dagCbor from '@ipld/dag-cbor'
 import { CID } from 'multiformats/cid'
-import { cidFromDigest, DAG_CBOR_CODE, RAW_CODE, SHA256_CODE, sha256Async } from './cid.js'
+import { cidFromDigest, DAG_CBOR_CODE, RAW_CODE, SHA256_CODE, sha256Sync } from './cid.js'
 import { BadManifestError, UnknownFormatError } from './errors.js'
 
 export const MANIFEST_VERSION = 1
@@ -71,7 +71,7 @@ export function encodeManifest(m: Manifest): Uint8Array {
 
 export async function manifestBlock(m: Manifest): Promise<{ cid: CID; bytes: Uint8Array }> {
   const bytes = encodeManifest(m)
-  return { cid: cidFromDigest(DAG_CBOR_CODE, await sha256Async(bytes)), bytes }
+  return { cid: cidFromDigest(DAG_CBOR_CODE, sha256Sync(bytes)), bytes }
 }
 
 /**

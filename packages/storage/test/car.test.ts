@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { CarWriter } from '@ipld/car'
+import type { CID } from 'multiformats/cid'
 import { buildFile, ChunkStore, rawCid, readFile } from '../src/index.js'
 import { concat, expectReject, randomBytes, tempDir } from './support/helpers.js'
 
@@ -57,7 +58,7 @@ describe('CAR backup', () => {
 
   it('bad CAR input: clear error, store unchanged', async () => {
     const src = await open()
-    const blocks = []
+    const blocks: { cid: CID; b: Uint8Array }[] = []
     for (let i = 0; i < 5; i++) {
       const b = randomBytes(70 + i, 2000)
       const cid = await rawCid(b)
@@ -86,6 +87,12 @@ describe('CAR backup', () => {
     await writer.put({ cid: blocks[2]!.cid, bytes: blocks[3]!.b })
     await writer.close()
     await expectReject(b.importCar([await collected]), 'BAD_CAR')
+    await unchanged()
+    // A section claiming 100 MiB is refused before anything buffers it.
+    const header = good.subarray(0, 1 + good[0]!)
+    const hostile = new Uint8Array([...header, 0x80, 0x80, 0x80, 0x32, 1, 2, 3])
+    const e = await expectReject(b.importCar([hostile]), 'BAD_CAR')
+    assert.match(e.message, /exceeds/)
     await unchanged()
     // Full store during import: capacity error, rolled back.
     const small = await open({ capacityBytes: 5000 })

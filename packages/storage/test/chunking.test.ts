@@ -81,6 +81,28 @@ describe('chunking and manifests', () => {
     assert.equal(a.gets, 4)
   })
 
+  it('buildFile reports a failing putBlock only after every put in flight has settled', async () => {
+    let calls = 0
+    let inFlight = 0
+    const put = async (): Promise<void> => {
+      const n = ++calls
+      inFlight++
+      try {
+        // Completion order differs from start order (every third call yields longer).
+        for (let i = 0; i < (n % 3) * 3; i++) await Promise.resolve()
+        if (n === 5) throw new Error('disk on fire')
+      } finally {
+        inFlight--
+      }
+    }
+    await assert.rejects(
+      buildFile([randomBytes(8, 20 * cs)], put, { chunkSize: cs, concurrency: 4 }),
+      /disk on fire/,
+    )
+    assert.equal(inFlight, 0)
+    assert.ok(calls < 20, 'stopped early')
+  })
+
   it('chunkFile yields full chunks and a short last one', async () => {
     const data = randomBytes(1, 3 * cs + 10)
     const sizesSeen: number[] = []

@@ -77,7 +77,9 @@ describe('corruption', () => {
     assert.deepEqual(again, { ...again, checked: 4, corrupt: [], missing: [] })
     for (const it of [items[1]!, items[2]!, items[3]!, items[5]!]) assert.deepEqual(await s.get(it.cid), it.b)
     await s.close()
-    assert.equal((await (await ChunkStore.open(dir)).stats()).quarantined, 2)
+    const s2 = await ChunkStore.open(dir)
+    assert.equal((await s2.stats()).quarantined, 2)
+    await s2.close()
   })
 
   it('a corrupt compressed chunk is caught too', async () => {
@@ -99,9 +101,13 @@ describe('corruption', () => {
   it('a chunk file removed from outside is reported missing by verify', async () => {
     const items = await fill()
     const { unlink } = await import('node:fs/promises')
+    const s = await ChunkStore.open(dir, { cacheBytes: 0 })
     await unlink(await chunkPath(dir, items[5]!.cid))
-    const s = await ChunkStore.open(dir)
-    assert.equal(s.has(items[5]!.cid), false) // the index is rebuilt from the directory on open
+    await expectReject(s.get(items[5]!.cid), 'CHUNK_NOT_FOUND')
+    const report = await s.verify()
+    assert.deepEqual(report.missing, [items[5]!.cid.toString()])
+    assert.equal(s.has(items[5]!.cid), false)
+    assert.equal((await s.stats()).chunks, 5)
     await s.close()
   })
 })

@@ -22,6 +22,8 @@ export interface StoreFs {
   fsyncDir(path: string): Promise<void>
   /** Bytes available to us on the file system holding `path`. */
   available(path: string): Promise<number>
+  /** Releases cached handles (called by ChunkStore.close). */
+  close?(): Promise<void>
 }
 
 export function isNotFound(err: unknown): boolean {
