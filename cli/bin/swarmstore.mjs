@@ -1,0 +1,19 @@
+#!/usr/bin/env node
+// The swarmstore command. Kept to syntax any Node parses (no top-level await), so an old Node reaches
+// the version check and says what to do instead of failing on syntax or a missing API.
+const [major] = process.versions.node.split('.').map(Number)
+if (major < 22) {
+  console.error(
+    `swarmstore needs Node.js >= 22 (libp2p 3 uses Promise.withResolvers); this is ${process.version} at ${process.execPath}.\n` +
+      'Run it through npm (npx swarmstore, npm start) so the Node 22 installed by `npm install` is used.',
+  )
+  process.exit(1)
+}
+
+import('../dist/main.js').then(
+  ({ main }) => main(process.argv),
+  (err) => {
+    console.error(`swarmstore is not built (${err.message}); run \`npm run build\` in the repository first.`)
+    process.exit(1)
+  },
+)

@@ -1,0 +1,190 @@
+import { once } from 'node:events'
+import { createWriteStream, unlinkSync, type WriteStream } from 'node:fs'
+import { open, rename, unlink } from 'node:fs/promises'
+import { basename, dirname, join, resolve } from 'node:path'
+import type { Readable, Writable } from 'node:stream'
+import type { Command } from 'commander'
+import type { DaemonResponse } from '../client.js'
+import { CliError, ExitCode } from '../errors.js'
+import { CLIENT_TIMEOUT_GRACE_MS, nonNegativeIntArg } from '../options.js'
+import { printJson } from '../output.js'
+import { startProgress } from '../progress.js'
+import { connect } from './connect.js'
+
+interface GetOptions {
+  output?: string
+  offset?: number
+  length?: number
+}
+
+export function registerGet(program: Command): void {
+  program
+    .command('get')
+    .description('write the verified bytes of a file to stdout, or to FILE once all of them arrived')
+    .argument('<cid>', 'the CID that put printed')
+    .option('-o, --output <file>', 'write to FILE (via a temp file in the same dir, renamed when complete)')
+    .option('--offset <bytes>', 'start at this byte of the file', nonNegativeIntArg)
+    .option('--length <bytes>', 'at most this many bytes', nonNegativeIntArg)
+    .action(async (cid: string, options: GetOptions, command: Command) => {
+      const target = options.output === undefined ? undefined : await TempTarget.create(options.output)
+      try {
+        const { client, options: global } = await connect(command)
+        const response = await client.request(`/v1/files/${encodeURIComponent(cid)}`, {
+          query: { offset: options.offset, length: options.length, timeout: global.timeout },
+          idleTimeoutMs: global.timeout === undefined ? undefined : global.timeout + CLIENT_TIMEOUT_GRACE_MS,
+        })
+        // Drawing a bar into the same terminal the bytes go to would garble both.
+        const showBar = !global.json && (target !== undefined || !process.stdout.isTTY)
+        const size = await download(response, target?.stream ?? process.stdout, showBar)
+        if (target !== undefined) {
+          await target.commit()
+          if (global.json) printJson({ cid, path: target.path, size })
+        }
+      } finally {
+        await target?.discard()
+      }
+    })
+}
+
+async function download(response: DaemonResponse, sink: Writable, showBar: boolean): Promise<number> {
+  const { res } = response
+  const header = res.headers['content-length']
+  const expected = header === undefined ? undefined : Number(header)
+  const progress = startProgress({ label: 'get', total: expected, enabled: showBar })
+  let received = 0
+  let failure: Error | undefined
+  try {
+    await copy(res, sink, (bytes) => {
+      received += bytes
+      progress.update(received)
+    })
+  } catch (err) {
+    failure = err as Error
+  } finally {
+    progress.stop()
+  }
+  // The daemon destroys the connection when a chunk cannot be fetched midway, so short means failed.
+  if (failure !== undefined || (expected !== undefined && received !== expected)) {
+    const of = expected === undefined ? '' : ` of ${expected}`
+    const why = (response.failure() ?? failure)?.message ?? 'the connection ended early'
+    throw new CliError(
+      'INCOMPLETE_DOWNLOAD',
+      ExitCode.INCOMPLETE_DOWNLOAD,
+      `incomplete download: received ${received}${of} bytes (${why})`,
+      { cause: failure },
+    )
+  }
+  return received
+}
+
+/**
+ * Copies with backpressure but, unlike stream.pipeline, never destroys the sink: when the sink is
+ * stdout, `--json` still needs it to print the error.
+ */
+async function copy(res: Readable, sink: Writable, onBytes: (bytes: number) => void): Promise<void> {
+  let sinkError: Error | undefined
+  const onSinkError = (err: Error): void => {
+    sinkError ??= err
+    res.destroy()
+  }
+  sink.on('error', onSinkError)
+  try {
+    for await (const chunk of res as AsyncIterable<Buffer>) {
+      onBytes(chunk.length)
+      if (!sink.write(chunk)) await once(sink, 'drain')
+    }
+  } catch (err) {
+    throw sinkError ?? err
+  } finally {
+    sink.off('error', onSinkError)
+  }
+  if (sinkError !== undefined) throw sinkError
+}
+
+/**
+ * `-o FILE` writes `FILE.swarmstore-tmp-<pid>` in FILE's own directory (so the rename cannot cross
+ * file systems), fsyncs it, and renames it over FILE only when every byte arrived: FILE is either the
+ * whole verified file or untouched, even if the machine loses power.
+ */
+class TempTarget {
+  readonly path: string
+  readonly tempPath: string
+  readonly stream: WriteStream
+  private done = false
+  private readonly onSignal: (signal: NodeJS.Signals) => void
+
+  private constructor(path: string, tempPath: string, stream: WriteStream) {
+    this.path = path
+    this.tempPath = tempPath
+    this.stream = stream
+    // A Ctrl-C midway must not leave the temp file behind; the exit status is the shell's 128 + signal.
+    this.onSignal = (signal) => {
+      try {
+        unlinkSync(tempPath)
+      } catch {}
+      process.exit(signal === 'SIGINT' ? 130 : 143)
+    }
+    process.once('SIGINT', this.onSignal)
+    process.once('SIGTERM', this.onSignal)
+  }
+
+  /** Opens the temp file before anything is asked of the daemon, so a bad path fails at once. */
+  static async create(output: string): Promise<TempTarget> {
+    const path = resolve(output)
+    const tempPath = join(dirname(path), `${basename(path)}.swarmstore-tmp-${process.pid}`)
+    // flush: the stream fsyncs the file before it closes it.
+    const stream = createWriteStream(tempPath, { flags: 'w', flush: true })
+    try {
+      await once(stream, 'open')
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code
+      const exitCode = code === 'ENOENT' || code === 'ENOTDIR' ? ExitCode.BAD_ARGUMENTS : ExitCode.ERROR
+      throw new CliError('BAD_OUTPUT', exitCode, `cannot write ${tempPath}: ${(err as Error).message}`)
+    }
+    return new TempTarget(path, tempPath, stream)
+  }
+
+  /** Flush and close (fsync included), rename into place, then fsync the directory for the rename. */
+  async commit(): Promise<void> {
+    try {
+      this.stream.end()
+      await once(this.stream, 'close')
+      await rename(this.tempPath, this.path)
+    } catch (err) {
+      throw new CliError(
+        'INCOMPLETE_DOWNLOAD',
+        ExitCode.INCOMPLETE_DOWNLOAD,
+        `cannot finish ${this.path}: ${(err as Error).message}`,
+      )
+    }
+    this.done = true
+    await syncDirectory(dirname(this.path))
+  }
+
+  /** Removes the temp file unless commit() renamed it; always stops catching signals. */
+  async discard(): Promise<void> {
+    process.off('SIGINT', this.onSignal)
+    process.off('SIGTERM', this.onSignal)
+    if (this.done) return
+    this.done = true
+    if (!this.stream.closed) {
+      const closed = once(this.stream, 'close').catch(() => {})
+      this.stream.destroy()
+      await closed
+    }
+    await unlink(this.tempPath).catch(() => {})
+  }
+}
+
+async function syncDirectory(dir: string): Promise<void> {
+  // Not every platform lets a directory be opened and fsynced (Windows does not); the file is whole
+  // either way, only the rename's durability across a power cut depends on this.
+  try {
+    const handle = await open(dir, 'r')
+    try {
+      await handle.sync()
+    } finally {
+      await handle.close()
+    }
+  } catch {}
+}

@@ -1,0 +1,207 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { closeSync, openSync } from 'node:fs'
+import { mkdir, readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { fileURLToPath } from 'node:url'
+import type { Command } from 'commander'
+import { DaemonClient } from '../client.js'
+import { resolveConnection } from '../connection.js'
+import type { IdResponse } from '../daemon-api.js'
+import { CliError, ExitCode } from '../errors.js'
+import { globalOptions, nonNegativeIntArg, positiveIntArg } from '../options.js'
+import { printLine } from '../output.js'
+import { formatTable } from '../table.js'
+
+interface SwarmOptions {
+  nodes: number
+  basePort: number
+  apiBasePort: number
+  dir: string
+  replicas?: number
+}
+
+interface Node {
+  name: string
+  dir: string
+  listen: string
+  api: string
+  child: ChildProcess
+  exited: Promise<void>
+}
+
+/** How long a node gets to write its api file and answer /v1/id before the swarm gives up on it. */
+const START_TIMEOUT_MS = 30_000
+/** The pause between looks at a starting node's api file. */
+const POLL_MS = 100
+
+/** This package's bin script, which the children run: dist/commands/swarm.js → bin/swarmstore.mjs. */
+const BIN = fileURLToPath(new URL('../../bin/swarmstore.mjs', import.meta.url))
+
+export function registerSwarm(program: Command): void {
+  program
+    .command('swarm')
+    .description('run N daemons on 127.0.0.1 that join each other, for a demo or a test (Ctrl-C stops them)')
+    .requiredOption('--nodes <n>', 'how many daemons', positiveIntArg)
+    .option(
+      '--base-port <port>',
+      'libp2p port of node 1; node i listens on base + i - 1',
+      nonNegativeIntArg,
+      4101,
+    )
+    .option(
+      '--api-base-port <port>',
+      'control API port of node 1; node i uses base + i - 1',
+      nonNegativeIntArg,
+      5891,
+    )
+    .option('--dir <dir>', 'parent of the nodes’ data dirs node1..nodeN', '.swarm')
+    .option('--replicas <n>', 'R for every node (default: the daemon’s)', positiveIntArg)
+    .action(async (options: SwarmOptions, command: Command) => {
+      for (const base of [options.basePort, options.apiBasePort]) {
+        if (base < 1 || base + options.nodes - 1 > 65535) {
+          throw new CliError(
+            'BAD_ARGUMENTS',
+            ExitCode.BAD_ARGUMENTS,
+            `ports ${base}..${base + options.nodes - 1} do not fit in 1..65535`,
+          )
+        }
+      }
+      const startTimeout = globalOptions(command).timeout ?? START_TIMEOUT_MS
+      process.exitCode = await runSwarm(options, startTimeout)
+    })
+}
+
+async function runSwarm(options: SwarmOptions, startTimeout: number): Promise<number> {
+  const nodes: Node[] = []
+  let stopping = false
+  let signals = 0
+  const stopAll = (signal: NodeJS.Signals): void => {
+    stopping = true
+    for (const node of nodes) {
+      if (node.child.exitCode === null && node.child.signalCode === null) node.child.kill(signal)
+    }
+  }
+  // The children run in their own process group (detached), so a Ctrl-C reaches only this process
+  // and each daemon gets exactly one SIGTERM from it; a second Ctrl-C means "now", and kills them.
+  const onSignal = (): void => {
+    signals++
+    if (signals === 1) process.stderr.write('stopping the swarm…\n')
+    stopAll(signals === 1 ? 'SIGTERM' : 'SIGKILL')
+  }
+  const handled: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP']
+  for (const signal of handled) process.on(signal, onSignal)
+
+  try {
+    const first = await startNode(options, 1, [])
+    nodes.push(first)
+    const firstId = await waitUntilServing(first, startTimeout)
+    const bootstrap = bootstrapAddress(firstId, options.basePort)
+    const rest = Array.from({ length: options.nodes - 1 }, (_, i) => startNode(options, i + 2, [bootstrap]))
+    nodes.push(...(await Promise.all(rest)))
+    if (stopping) stopAll('SIGTERM') // a Ctrl-C while they were being spawned
+    await Promise.all(nodes.slice(1).map((node) => waitUntilServing(node, startTimeout)))
+  } catch (err) {
+    stopAll('SIGTERM')
+    await Promise.all(nodes.map((node) => node.exited))
+    for (const signal of handled) process.off(signal, onSignal)
+    if (stopping && signals > 0) return ExitCode.OK
+    throw err
+  }
+
+  printSummary(options, nodes)
+
+  for (const node of nodes) {
+    node.exited.then(() => {
+      if (!stopping) {
+        const how = node.child.signalCode ?? `code ${node.child.exitCode}`
+        process.stderr.write(`${node.name} exited (${how}); see ${join(node.dir, 'daemon.log')}\n`)
+      }
+    })
+  }
+  await Promise.all(nodes.map((node) => node.exited))
+  for (const signal of handled) process.off(signal, onSignal)
+  // Stopped on request: success. Every daemon gone by itself: that is worth a non-zero status.
+  return stopping ? ExitCode.OK : ExitCode.ERROR
+}
+
+async function startNode(options: SwarmOptions, index: number, bootstrap: string[]): Promise<Node> {
+  const dir = join(options.dir, `node${index}`)
+  await mkdir(dir, { recursive: true })
+  const listen = `/ip4/127.0.0.1/tcp/${options.basePort + index - 1}`
+  const api = `127.0.0.1:${options.apiBasePort + index - 1}`
+  const args = [BIN, 'daemon', '--data-dir', dir, '--listen', listen, '--api', api]
+  if (options.replicas !== undefined) args.push('--replicas', String(options.replicas))
+  for (const addr of bootstrap) args.push('--bootstrap', addr)
+
+  const log = openSync(join(dir, 'daemon.log'), 'a')
+  let child: ChildProcess
+  try {
+    child = spawn(process.execPath, args, { stdio: ['ignore', log, log], detached: true })
+  } finally {
+    closeSync(log) // the child holds its own copy of the descriptor
+  }
+  const exited = once(child, 'exit').then(
+    () => {},
+    () => {},
+  )
+  return { name: `node${index}`, dir, listen, api, child, exited }
+}
+
+/**
+ * Polls (with a deadline) until the node has written its api file and answers /v1/id there. An api
+ * file left by an earlier run makes the first looks fail with "connection refused"; that is just
+ * another "not yet" until the new daemon overwrites it.
+ */
+async function waitUntilServing(node: Node, timeoutMs: number): Promise<IdResponse> {
+  const deadline = performance.now() + timeoutMs
+  let lastError = 'no api file yet'
+  while (performance.now() < deadline) {
+    if (node.child.exitCode !== null || node.child.signalCode !== null) {
+      throw await startFailure(node, `exited (${node.child.signalCode ?? `code ${node.child.exitCode}`})`)
+    }
+    try {
+      const client = new DaemonClient(await resolveConnection({ dataDir: node.dir }))
+      return await client.json<IdResponse>('/v1/id', { deadlineMs: 2000 })
+    } catch (err) {
+      lastError = (err as Error).message
+    }
+    await sleep(POLL_MS)
+  }
+  throw await startFailure(node, `did not serve /v1/id within ${timeoutMs / 1000}s (${lastError})`)
+}
+
+async function startFailure(node: Node, what: string): Promise<CliError> {
+  const logFile = join(node.dir, 'daemon.log')
+  const log = await readFile(logFile, 'utf8').catch(() => '')
+  const tail = log.trimEnd().split('\n').slice(-15).join('\n')
+  return new CliError('SWARM_START', ExitCode.ERROR, `${node.name} ${what}; the end of ${logFile}:\n${tail}`)
+}
+
+/** The node's loopback TCP address with its /p2p/ id, which is what the others can dial. */
+function bootstrapAddress(id: IdResponse, port: number): string {
+  const withId = id.addrs.filter((addr) => addr.includes('/p2p/'))
+  const loopback = withId.find((addr) => addr.startsWith(`/ip4/127.0.0.1/tcp/${port}/`))
+  const chosen =
+    loopback ?? withId[0] ?? (id.addrs[0] === undefined ? undefined : `${id.addrs[0]}/p2p/${id.peerId}`)
+  if (chosen === undefined) {
+    throw new CliError('SWARM_START', ExitCode.ERROR, `node1 reports no addresses (peer id ${id.peerId})`)
+  }
+  return chosen
+}
+
+function printSummary(options: SwarmOptions, nodes: Node[]): void {
+  printLine(
+    `${nodes.length} daemon${nodes.length === 1 ? '' : 's'} running; logs in ${options.dir}/nodeI/daemon.log.`,
+  )
+  printLine('Ctrl-C stops them all.')
+  printLine()
+  const rows = nodes.map((node) => [
+    node.name,
+    node.dir,
+    node.api,
+    `npx swarmstore --data-dir ${node.dir} status`,
+  ])
+  for (const line of formatTable([['node', 'data dir', 'api', 'use it with'], ...rows])) printLine(line)
+}

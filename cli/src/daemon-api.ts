@@ -1,0 +1,43 @@
+/** The JSON shapes of docs/CONTROL-API.md, as far as the CLI reads them. */
+
+export interface StatChunk {
+  cid: string
+  size: number
+  holders: string[]
+}
+
+export interface StatResponse {
+  cid: string
+  size: number
+  chunks: StatChunk[]
+  manifests: { cid: string; holders: string[] }[]
+}
+
+export interface StatusResponse {
+  peerId: string
+  listenAddrs: string[]
+  ready: boolean
+  swarm: string
+  replicas: number
+  writeQuorum: number
+  chunkSize: number
+  peers: number
+  chunks: number
+  bytes: number
+  capacity: number | null
+  underReplicated: number
+  uptimeSeconds: number
+}
+
+export interface PeerInfo {
+  peerId: string
+  addrs: string[]
+  key: string
+  connected: boolean
+  state: 'alive' | 'suspect' | 'dead'
+}
+
+export interface IdResponse {
+  peerId: string
+  addrs: string[]
+}

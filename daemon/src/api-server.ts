@@ -1,0 +1,251 @@
+import { timingSafeEqual } from 'node:crypto'
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { type Contact, keyForCid, keyToHex } from '@swarmstore/core'
+import {
+  BadCidError,
+  buildFile,
+  CapacityExceededError,
+  fileBlocks,
+  getManifest,
+  readFile,
+  toChunkCid,
+} from '@swarmstore/storage'
+import type { CID } from 'multiformats/cid'
+import type { Logger } from 'pino'
+import { BadRequestError, NotReadyError, TimeoutError } from './errors.js'
+
+/**
+ * Chunks in flight per put / per get. Each chunk's latency is a lookup plus a transfer, so the
+ * window, not bandwidth, bounds a single file's throughput; memory is window × chunk size.
+ */
+const PUT_WINDOW = 24
+const GET_WINDOW = 16
+
+/** What the control API needs from the daemon (narrow, so tests can see what it touches). */
+export interface ApiBackend {
+  token: string
+  isReady(): boolean
+  log: Logger
+  chunkSize: number
+  putBlock(cid: CID, bytes: Uint8Array, opts: { wait: 'w' | 'all'; pin: boolean }): Promise<void>
+  pinLocal(cid: CID): Promise<void>
+  getBlock(cid: CID, signal?: AbortSignal): Promise<Uint8Array>
+  holders(cids: CID[]): Promise<Map<string, string[]>>
+  status(): Promise<Record<string, unknown>>
+  peers(): Promise<unknown[]>
+  id(): { peerId: string; addrs: string[] }
+  metrics(): Promise<{ contentType: string; body: string }>
+}
+
+const STATUS: Record<string, number> = {
+  BAD_REQUEST: 400,
+  BAD_CID: 400,
+  BAD_RANGE: 400,
+  BAD_MANIFEST: 400,
+  UNAUTHORIZED: 401,
+  NOT_FOUND: 404,
+  CHUNK_NOT_FOUND: 404,
+  INSUFFICIENT_REPLICAS: 503,
+  NOT_READY: 503,
+  CAPACITY: 507,
+  CAPACITY_EXCEEDED: 507,
+  TIMEOUT: 504,
+}
+const PUBLIC_CODE: Record<string, string> = {
+  BAD_CID: 'BAD_REQUEST',
+  BAD_RANGE: 'BAD_REQUEST',
+  BAD_MANIFEST: 'BAD_REQUEST',
+  CHUNK_NOT_FOUND: 'NOT_FOUND',
+  CAPACITY_EXCEEDED: 'CAPACITY',
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body)
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) })
+  res.end(text)
+}
+
+function sendError(res: ServerResponse, err: unknown, log: Logger): void {
+  const e = err as Error & { code?: string }
+  let code = e.code !== undefined && e.code in STATUS ? e.code : 'INTERNAL'
+  if (err instanceof CapacityExceededError) code = 'CAPACITY'
+  const status = STATUS[code] ?? 500
+  if (status === 500) log.error({ err }, 'internal error in control API')
+  code = PUBLIC_CODE[code] ?? code
+  if (res.headersSent) {
+    res.destroy(e)
+    return
+  }
+  sendJson(res, status, { error: { code, message: e.message } })
+}
+
+function intParam(u: URL, name: string, dflt?: number): number | undefined {
+  const v = u.searchParams.get(name)
+  if (v === null || v === '') return dflt
+  if (!/^\d+$/.test(v)) throw new BadRequestError(`${name} must be a non-negative integer`)
+  return Number(v)
+}
+
+function parseCid(s: string): CID {
+  try {
+    return toChunkCid(decodeURIComponent(s))
+  } catch (err) {
+    throw new BadRequestError(err instanceof BadCidError ? err.message : `not a CID: ${s}`)
+  }
+}
+
+async function withTimeout<T>(p: Promise<T>, ms: number | undefined, what: string): Promise<T> {
+  if (ms === undefined) return p
+  let t: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((_, reject) => {
+    t = setTimeout(() => reject(new TimeoutError(`${what} did not finish within ${ms} ms`)), ms) // io-edge
+  })
+  try {
+    return await Promise.race([p, timeout])
+  } finally {
+    clearTimeout(t)
+  }
+}
+
+/**
+ * The control API (docs/CONTROL-API.md): HTTP on loopback, bearer token, streaming bodies both
+ * ways. Routing is a switch on method and path: a handful of endpoints need no framework.
+ */
+export function createApiServer(b: ApiBackend): Server {
+  const expected = Buffer.from(`Bearer ${b.token}`)
+  const authorised = (req: IncomingMessage): boolean => {
+    const got = Buffer.from(req.headers.authorization ?? '')
+    return got.length === expected.length && timingSafeEqual(got, expected)
+  }
+  const server = createServer((req, res) => {
+    const u = new URL(req.url ?? '/', 'http://localhost')
+    const route = async (): Promise<void> => {
+      if (req.method === 'GET' && u.pathname === '/health') {
+        return sendJson(res, 200, { ok: true, ready: b.isReady() })
+      }
+      if (!authorised(req)) {
+        return sendJson(res, 401, {
+          error: {
+            code: 'UNAUTHORIZED',
+            message: 'missing or wrong bearer token (read it from <dataDir>/token)',
+          },
+        })
+      }
+      const m = /^\/v1\/(files|stat)(?:\/([^/]+))?$/.exec(u.pathname)
+      if (req.method === 'POST' && u.pathname === '/v1/files') return putFile(req, res, u)
+      if (req.method === 'GET' && m?.[1] === 'files' && m[2]) return getFile(req, res, u, parseCid(m[2]))
+      if (req.method === 'GET' && m?.[1] === 'stat' && m[2]) return stat(res, u, parseCid(m[2]))
+      if (req.method === 'GET' && u.pathname === '/v1/status') return sendJson(res, 200, await b.status())
+      if (req.method === 'GET' && u.pathname === '/v1/peers') return sendJson(res, 200, await b.peers())
+      if (req.method === 'GET' && u.pathname === '/v1/id') return sendJson(res, 200, b.id())
+      if (req.method === 'GET' && u.pathname === '/metrics') {
+        const { contentType, body } = await b.metrics()
+        res.writeHead(200, { 'content-type': contentType })
+        res.end(body)
+        return
+      }
+      return sendJson(res, 404, {
+        error: { code: 'BAD_REQUEST', message: `no endpoint ${req.method} ${u.pathname}` },
+      })
+    }
+    route().catch((err) => sendError(res, err, b.log))
+  })
+
+  const putFile = async (req: IncomingMessage, res: ServerResponse, u: URL): Promise<void> => {
+    const wait = u.searchParams.get('wait') ?? 'w'
+    if (wait !== 'w' && wait !== 'all') throw new BadRequestError('wait must be w or all')
+    const pinParam = u.searchParams.get('pin') ?? 'false'
+    if (pinParam !== 'true' && pinParam !== 'false') throw new BadRequestError('pin must be true or false')
+    const pin = pinParam === 'true'
+    const timeout = intParam(u, 'timeout')
+    if (!b.isReady()) throw new NotReadyError()
+    const started = Date.now() // io-edge
+    try {
+      const built = await withTimeout(
+        buildFile(req, (cid, bytes) => b.putBlock(cid, bytes, { wait, pin }), {
+          chunkSize: b.chunkSize,
+          concurrency: PUT_WINDOW,
+        }),
+        timeout,
+        'put',
+      )
+      if (pin) await b.pinLocal(built.cid)
+      b.log.info(
+        { cid: built.cid.toString(), size: built.size, chunks: built.chunks, ms: Date.now() - started, wait },
+        'put',
+      )
+      sendJson(res, 200, { cid: built.cid.toString(), size: built.size, chunks: built.chunks })
+    } catch (err) {
+      req.resume() // drain what the client still sends so it can read our answer
+      throw err
+    }
+  }
+
+  const getFile = async (req: IncomingMessage, res: ServerResponse, u: URL, root: CID): Promise<void> => {
+    const timeout = intParam(u, 'timeout')
+    const ac = new AbortController()
+    req.on('close', () => ac.abort(new Error('client went away')))
+    const getBlock = (c: CID) => withTimeout(b.getBlock(c, ac.signal), timeout, `fetching ${c}`)
+    const manifest = await getManifest(root, getBlock)
+    const offset = intParam(u, 'offset', 0)!
+    if (offset > manifest.size)
+      throw new BadRequestError(`offset ${offset} is past the end (${manifest.size} bytes)`)
+    const length = Math.min(intParam(u, 'length', manifest.size - offset)!, manifest.size - offset)
+    res.writeHead(200, {
+      'content-type': 'application/octet-stream',
+      'content-length': length,
+      'x-swarmstore-size': manifest.size,
+    })
+    try {
+      for await (const bytes of readFile(root, getBlock, {
+        offset,
+        length,
+        concurrency: GET_WINDOW,
+        trustBlocks: true,
+      })) {
+        if (!res.write(bytes)) await new Promise<void>((resolve) => res.once('drain', resolve))
+        if (ac.signal.aborted) return
+      }
+      res.end()
+    } catch (err) {
+      // Midway: the status line is gone; cutting the connection short of content-length tells the client.
+      b.log.warn({ cid: root.toString(), err: (err as Error).message }, 'get failed midway')
+      res.destroy(err as Error)
+    }
+  }
+
+  const stat = async (res: ServerResponse, u: URL, root: CID): Promise<void> => {
+    const timeout = intParam(u, 'timeout')
+    const getBlock = (c: CID) => withTimeout(b.getBlock(c), timeout, `fetching ${c}`)
+    const manifest = await getManifest(root, getBlock)
+    const all: CID[] = []
+    for await (const c of fileBlocks(root, getBlock)) all.push(c)
+    // sizes of data chunks from the manifests' links
+    const sizes = new Map<string, number>()
+    const dataCids = all.filter((c) => c.code === 0x55)
+    const manifestCids = all.filter((c) => c.code !== 0x55)
+    for (const mc of manifestCids) {
+      const m = await getManifest(mc, getBlock)
+      if (m.depth === 0) for (const l of m.links) sizes.set(l.cid.toString(), l.size)
+    }
+    const holders = await b.holders(all)
+    sendJson(res, 200, {
+      cid: root.toString(),
+      size: manifest.size,
+      chunks: dataCids.map((c) => ({
+        cid: c.toString(),
+        key: keyToHex(keyForCid(c)),
+        size: sizes.get(c.toString()) ?? null,
+        holders: holders.get(c.toString()) ?? [],
+      })),
+      manifests: manifestCids.map((c) => ({ cid: c.toString(), holders: holders.get(c.toString()) ?? [] })),
+    })
+  }
+
+  // Uploads can be long; the API never times out a body on its own (the client sets --timeout).
+  server.requestTimeout = 0
+  server.headersTimeout = 30_000
+  return server
+}
+
+export type { Contact }

@@ -1,0 +1,199 @@
+import { type Contact, keyForCid } from '@swarmstore/core'
+import { shouldAccept } from '@swarmstore/replication'
+import {
+  CapacityExceededError,
+  ChunkCorruptError,
+  ChunkNotFoundError,
+  type ChunkStore,
+  HashMismatchError,
+  toChunkCid,
+} from '@swarmstore/storage'
+import { protocolId, type RefuseReason, type Reply, type Request } from '@swarmstore/wire'
+import type { CID } from 'multiformats/cid'
+import type { Logger } from 'pino'
+import { PeerError } from './errors.js'
+import type { KadService } from './kad-service.js'
+import type { Metrics } from './metrics.js'
+import type { PeerRpc } from './peer-rpc.js'
+
+/** Puts carry a 1 MiB chunk: allow time for a slow fsync on the far side. */
+const PUT_TIMEOUT_MS = 30_000
+const GET_TIMEOUT_MS = 15_000
+const HAS_TIMEOUT_MS = 10_000
+/** Concurrent inbound chunk requests on one connection (each may buffer one chunk). */
+const MAX_INBOUND_CHUNK_STREAMS = 32
+
+export type PutResult = { outcome: 'stored' } | { outcome: 'refused'; reason: RefuseReason | string }
+
+export interface ChunkServiceInit {
+  rpc: PeerRpc
+  kad: KadService
+  store: ChunkStore
+  self: Contact
+  swarm: string
+  replicas: number
+  /** 0 = this node stores nothing from peers (a gateway) */
+  capacity: number | null
+  log: Logger
+  metrics: Metrics
+}
+
+/**
+ * The chunk protocol: PUT (store a chunk I am responsible for), GET, HAS, inbound and outbound.
+ * Requests addressed to ourselves short-cut to the local store, so placement code treats self as
+ * one more candidate.
+ */
+export class ChunkService {
+  readonly protocol: string
+  private readonly i: ChunkServiceInit
+
+  constructor(init: ChunkServiceInit) {
+    this.i = init
+    this.protocol = protocolId(init.swarm, 'chunk')
+  }
+
+  async start(): Promise<void> {
+    await this.i.rpc.serve(this.protocol, (from, req) => this.handle(from, req), MAX_INBOUND_CHUNK_STREAMS)
+  }
+
+  private isSelf(c: Contact): boolean {
+    return c.peerId === this.i.self.peerId
+  }
+
+  /** The store's quota check (before anything is written) refuses the rest with CapacityExceededError. */
+  private hasRoom(): boolean {
+    return this.i.capacity !== 0
+  }
+
+  /** Admission and durable store of a chunk pushed by a peer (or by ourselves as a placement member). */
+  async storeIncoming(cid: CID, data: Uint8Array, opts: { trusted: boolean }): Promise<PutResult> {
+    const key = keyForCid(cid)
+    if (await this.i.store.has(cid)) return { outcome: 'stored' }
+    const d = shouldAccept({
+      selfKey: this.i.self.key,
+      key,
+      closestKnown: this.i.kad.kad.closest(key, 20),
+      replicas: this.i.replicas,
+      hasCapacity: this.hasRoom(),
+    })
+    if (!d.accept) {
+      this.i.metrics.chunksRefused.inc({ reason: d.reason })
+      return { outcome: 'refused', reason: d.reason }
+    }
+    try {
+      await this.i.store.put(cid, data, { trusted: opts.trusted })
+    } catch (err) {
+      if (err instanceof CapacityExceededError) return { outcome: 'refused', reason: 'no-capacity' }
+      if (err instanceof HashMismatchError) return { outcome: 'refused', reason: 'bad-chunk' }
+      throw err
+    }
+    this.i.metrics.chunksReceived.inc()
+    return { outcome: 'stored' }
+  }
+
+  private async handle(from: Contact, req: Request): Promise<Reply> {
+    this.i.kad.kad.observe(from)
+    switch (req.t) {
+      case 'put': {
+        let cid: CID
+        try {
+          cid = toChunkCid(req.cid)
+        } catch (err) {
+          return { t: 'refused', reason: 'bad-chunk', msg: (err as Error).message }
+        }
+        if (req.data.byteLength > this.i.rpc.chunkSize) {
+          // frames are bounded already; this is the chunk-size rule of the swarm
+          return { t: 'refused', reason: 'bad-chunk', msg: 'chunk larger than the swarm chunk size' }
+        }
+        const r = await this.storeIncoming(cid, req.data, { trusted: false })
+        return r.outcome === 'stored'
+          ? { t: 'stored' }
+          : { t: 'refused', reason: r.reason as RefuseReason, msg: '' }
+      }
+      case 'get': {
+        let cid: CID
+        try {
+          cid = toChunkCid(req.cid)
+        } catch {
+          return { t: 'missing' }
+        }
+        try {
+          const data = await this.i.store.get(cid)
+          this.i.metrics.chunksServed.inc()
+          return { t: 'block', data }
+        } catch (err) {
+          if (err instanceof ChunkNotFoundError) return { t: 'missing' }
+          if (err instanceof ChunkCorruptError) {
+            this.i.log.warn({ cid: cid.toString() }, 'corrupt chunk quarantined while serving a peer')
+            this.i.metrics.chunksCorrupt.inc()
+            return { t: 'missing' }
+          }
+          throw err
+        }
+      }
+      case 'has': {
+        const have: boolean[] = []
+        for (const c of req.cids) {
+          try {
+            have.push(await this.i.store.has(toChunkCid(c)))
+          } catch {
+            have.push(false)
+          }
+        }
+        return { t: 'have', have }
+      }
+      default:
+        return { t: 'err', code: 'BAD_MESSAGE', msg: `${req.t} is not a chunk request` }
+    }
+  }
+
+  // --- outbound ------------------------------------------------------------------------------
+
+  async putTo(to: Contact, cid: CID, data: Uint8Array): Promise<PutResult> {
+    if (this.isSelf(to)) return this.storeIncoming(cid, data, { trusted: true })
+    const r = await this.i.rpc.request(
+      to,
+      this.protocol,
+      { ...this.i.rpc.base(), t: 'put', cid: cid.bytes, data },
+      PUT_TIMEOUT_MS,
+    )
+    if (r.t === 'stored') return { outcome: 'stored' }
+    if (r.t === 'refused') return { outcome: 'refused', reason: r.reason }
+    throw new PeerError('BAD_REPLY', `${to.peerId}: unexpected ${r.t} to put`)
+  }
+
+  /** The chunk's bytes as the peer sent them (unverified), or null when it does not have it. */
+  async getFrom(to: Contact, cid: CID): Promise<Uint8Array | null> {
+    if (this.isSelf(to)) {
+      try {
+        return await this.i.store.get(cid)
+      } catch (err) {
+        if (err instanceof ChunkNotFoundError || err instanceof ChunkCorruptError) return null
+        throw err
+      }
+    }
+    const r = await this.i.rpc.request(
+      to,
+      this.protocol,
+      { ...this.i.rpc.base(), t: 'get', cid: cid.bytes },
+      GET_TIMEOUT_MS,
+    )
+    if (r.t === 'block') return r.data
+    if (r.t === 'missing') return null
+    throw new PeerError('BAD_REPLY', `${to.peerId}: unexpected ${r.t} to get`)
+  }
+
+  async hasAt(to: Contact, cids: CID[]): Promise<boolean[]> {
+    if (this.isSelf(to)) return Promise.all(cids.map((c) => this.i.store.has(c)))
+    const r = await this.i.rpc.request(
+      to,
+      this.protocol,
+      { ...this.i.rpc.base(), t: 'has', cids: cids.map((c) => c.bytes) },
+      HAS_TIMEOUT_MS,
+    )
+    if (r.t !== 'have' || r.have.length !== cids.length) {
+      throw new PeerError('BAD_REPLY', `${to.peerId}: unexpected ${r.t} to has`)
+    }
+    return r.have
+  }
+}

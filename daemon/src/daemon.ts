@@ -1,0 +1,314 @@
+import { randomBytes } from 'node:crypto'
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
+import type { AddressInfo } from 'node:net'
+import { join } from 'node:path'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { multiaddr } from '@multiformats/multiaddr'
+import { boundAddrs, type Contact, keyForCid, keyForPeer, keyToHex } from '@swarmstore/core'
+import { ChunkStore } from '@swarmstore/storage'
+import type { Libp2p } from 'libp2p'
+import type { CID } from 'multiformats/cid'
+import { pino } from 'pino'
+import { createApiServer } from './api-server.js'
+import { ChunkService } from './chunk-service.js'
+import { type DaemonConfig, resolveConfig } from './config.js'
+import { BadConfigError } from './errors.js'
+import { loadOrCreateIdentity, loadOrCreateToken } from './identity.js'
+import { KadService } from './kad-service.js'
+import { createNode } from './libp2p-node.js'
+import { lockDataDir } from './lock.js'
+import { Metrics } from './metrics.js'
+import { PeerRpc } from './peer-rpc.js'
+import { Replicator } from './replicator.js'
+
+export interface Daemon {
+  readonly config: DaemonConfig
+  readonly node: Libp2p
+  readonly apiUrl: string
+  stop(): Promise<void>
+}
+
+/** Strip `/p2p/<id>`: contacts carry the id separately. */
+function dialAddr(ma: string): string {
+  const i = ma.indexOf('/p2p/')
+  return i === -1 ? ma : ma.slice(0, i)
+}
+
+/** A bootstrap multiaddr must name its peer (`/p2p/<id>`): that is how we know who answers. */
+function bootstrapContact(ma: string): Contact {
+  let parsed: ReturnType<typeof multiaddr>
+  try {
+    parsed = multiaddr(ma)
+  } catch (err) {
+    throw new BadConfigError(`bootstrap ${ma}: not a multiaddr (${(err as Error).message})`)
+  }
+  const id = parsed.getComponents().findLast((c) => c.name === 'p2p')?.value
+  if (!id)
+    throw new BadConfigError(
+      `bootstrap ${ma}: must end in /p2p/<peer id> (see \`swarmstore id\` on that node)`,
+    )
+  const peer = peerIdFromString(id)
+  return { peerId: peer.toString(), key: keyForPeer(peer), addrs: [dialAddr(ma)] }
+}
+
+async function writeAtomic(file: string, text: string, mode = 0o644): Promise<void> {
+  const tmp = `${file}.tmp-${process.pid}`
+  await writeFile(tmp, text, { mode })
+  await rename(tmp, file)
+}
+
+/** Starts a daemon; resolves once it listens (libp2p and the control API). Joining goes on in the background. */
+export async function startDaemon(flags: Partial<Record<keyof DaemonConfig, unknown>> = {}): Promise<Daemon> {
+  const config = await resolveConfig(flags)
+  const log = pino({ level: config.logLevel, base: { pid: process.pid } }, pino.destination(2))
+  const bootstraps = config.bootstrap.map(bootstrapContact)
+  await mkdir(config.dataDir, { recursive: true, mode: 0o700 })
+  const lock = await lockDataDir(config.dataDir)
+  const cleanups: (() => Promise<void>)[] = [() => lock.release()]
+  const cleanup = async () => {
+    for (const c of cleanups.reverse()) await c().catch(() => {})
+  }
+  try {
+    const privateKey = await loadOrCreateIdentity(config.dataDir)
+    const token = await loadOrCreateToken(config.dataDir, () => randomBytes(32))
+    const store = await ChunkStore.open(join(config.dataDir, 'chunks'), {
+      ...(config.capacity !== null ? { capacityBytes: config.capacity } : {}),
+      maxChunkBytes: Math.max(config.chunkSize, 1 << 20),
+    })
+    cleanups.push(() => store.close())
+    let swarmKey: Uint8Array | undefined
+    if (config.swarmKey !== null) {
+      try {
+        swarmKey = await readFile(config.swarmKey)
+      } catch (err) {
+        throw new BadConfigError(`swarmKey ${config.swarmKey}: ${(err as Error).message}`)
+      }
+    }
+    const node = await createNode({
+      privateKey,
+      listen: config.listen,
+      announce: config.announce,
+      ...(swarmKey ? { swarmKey } : {}),
+    })
+    cleanups.push(async () => {
+      await node.stop()
+    })
+    const metrics = new Metrics()
+    const selfId = node.peerId.toString()
+    const myAddrs = () => boundAddrs(node.getMultiaddrs().map((m) => dialAddr(m.toString())))
+    const self: Contact = { peerId: selfId, key: keyForPeer(node.peerId), addrs: myAddrs() }
+    const settings = { r: config.replicas, cs: config.chunkSize }
+    const rpc = new PeerRpc({ node, settings, addrs: myAddrs, log })
+    const kad = new KadService(rpc, self, config.swarm)
+    const chunks = new ChunkService({
+      rpc,
+      kad,
+      store,
+      self,
+      swarm: config.swarm,
+      replicas: config.replicas,
+      capacity: config.capacity,
+      log,
+      metrics,
+    })
+    const replicator = new Replicator(
+      kad,
+      chunks,
+      { replicas: config.replicas, writeQuorum: config.writeQuorum, selfFull: config.capacity === 0, selfId },
+      log,
+      metrics,
+    )
+    await kad.start()
+    await chunks.start()
+
+    let ready = bootstraps.length === 0
+    let stopping = false
+    const started = Date.now() // io-edge
+
+    const getBlock = async (cid: CID, signal?: AbortSignal): Promise<Uint8Array> => {
+      if (await store.has(cid)) {
+        try {
+          return await store.get(cid)
+        } catch (err) {
+          // corrupt here (now quarantined): fetch a good copy from a replica instead
+          log.warn(
+            { cid: cid.toString(), err: (err as Error).message },
+            'local chunk unusable; fetching from a replica',
+          )
+        }
+      }
+      return replicator.get(cid, signal ? { signal } : {})
+    }
+
+    const holders = async (cids: CID[]): Promise<Map<string, string[]>> => {
+      const byPeer = new Map<string, { contact: Contact; cids: CID[] }>()
+      await Promise.all(
+        cids.map(async (cid) => {
+          for (const c of await replicator.closest(keyForCid(cid))) {
+            const e = byPeer.get(c.peerId) ?? { contact: c, cids: [] }
+            byPeer.set(c.peerId, e)
+            e.cids.push(cid)
+          }
+        }),
+      )
+      const out = new Map<string, string[]>()
+      await Promise.all(
+        [...byPeer.values()].map(async ({ contact, cids: list }) => {
+          for (let i = 0; i < list.length; i += 1000) {
+            const part = list.slice(i, i + 1000)
+            const have = await chunks.hasAt(contact, part).catch(() => part.map(() => false))
+            part.forEach((c, j) => {
+              if (!have[j]) return
+              const k = c.toString()
+              out.set(k, [...(out.get(k) ?? []), contact.peerId])
+            })
+          }
+        }),
+      )
+      return out
+    }
+
+    const server = createApiServer({
+      token,
+      log,
+      chunkSize: config.chunkSize,
+      isReady: () => ready,
+      putBlock: async (cid, bytes, { wait, pin }) => {
+        if (pin) await store.put(cid, bytes, { trusted: true })
+        if (pin) await store.pin(cid)
+        const p = replicator.put(cid, bytes)
+        await (wait === 'all' ? p.settled : p.acknowledged)
+      },
+      pinLocal: (cid) => store.pin(cid),
+      getBlock,
+      holders,
+      status: async () => {
+        const s = await store.stats()
+        return {
+          peerId: selfId,
+          listenAddrs: node.getMultiaddrs().map((m) => m.toString()),
+          ready,
+          swarm: config.swarm,
+          replicas: config.replicas,
+          writeQuorum: config.writeQuorum,
+          chunkSize: config.chunkSize,
+          peers: kad.kad.size,
+          connections: node.getConnections().length,
+          chunks: s.chunks,
+          bytes: s.bytes,
+          capacity: config.capacity,
+          freeBytes: s.freeBytes,
+          quarantined: s.quarantined,
+          pinned: s.pinned,
+          replicating: replicator.pending,
+          underReplicated: replicator.pending,
+          uptimeSeconds: Math.round((Date.now() - started) / 1000),
+        }
+      },
+      peers: async () =>
+        kad.kad.contacts().map((c) => ({
+          peerId: c.peerId,
+          addrs: c.addrs,
+          key: keyToHex(c.key),
+          connected: node.getConnections(peerIdFromString(c.peerId)).length > 0,
+          state: 'alive',
+        })),
+      id: () => ({ peerId: selfId, addrs: node.getMultiaddrs().map((m) => m.toString()) }),
+      metrics: async () => {
+        const s = await store.stats()
+        metrics.peers.set(kad.kad.size)
+        metrics.chunksStored.set(s.chunks)
+        metrics.bytesStored.set(s.bytes)
+        metrics.underReplicated.set(replicator.pending)
+        metrics.badFrames.set(rpc.badFrames)
+        return { contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }
+      },
+    })
+    const [host, portText] = [
+      config.api.slice(0, config.api.lastIndexOf(':')),
+      config.api.slice(config.api.lastIndexOf(':') + 1),
+    ]
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject)
+      server.listen(Number(portText), host, () => resolve())
+    })
+    cleanups.push(
+      () =>
+        new Promise<void>((resolve) => {
+          server.close(() => resolve())
+          server.closeAllConnections()
+        }),
+    )
+    const addr = server.address() as AddressInfo
+    const apiUrl = `http://${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}`
+    await writeAtomic(join(config.dataDir, 'api'), apiUrl + '\n')
+    log.info(
+      {
+        peerId: selfId,
+        addrs: node.getMultiaddrs().map((m) => m.toString()),
+        api: apiUrl,
+        swarm: config.swarm,
+      },
+      'daemon listening',
+    )
+
+    // Join in the background with backoff: a bootstrap that is not up yet is retried, forever.
+    const joinSwarm = async () => {
+      let delay = 500
+      while (!stopping && bootstraps.length > 0) {
+        try {
+          const r = await kad.kad.join(bootstraps)
+          ready = true
+          log.info({ contacts: r.contacts, lookups: r.lookups }, 'joined the swarm')
+          return
+        } catch (err) {
+          const e = err as Error & { code?: string }
+          log.warn({ code: e.code, err: e.message, retryInMs: delay }, 'join failed; retrying')
+          await new Promise((r) => setTimeout(r, delay).unref())
+          delay = Math.min(delay * 2, 30_000)
+        }
+      }
+    }
+    kad.kad.start()
+    cleanups.push(async () => kad.kad.stop())
+    joinSwarm().catch((err) => log.error({ err }, 'join loop failed'))
+
+    let stopped: Promise<void> | undefined
+    const stop = () => {
+      stopped ??= (async () => {
+        stopping = true
+        log.info({ replicating: replicator.pending }, 'stopping')
+        // Finish replications in flight (bounded), so acknowledged puts reach R when they can.
+        const deadline = Date.now() + 10_000
+        while (replicator.pending > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
+        await cleanup()
+        log.info('stopped')
+        log.flush()
+      })()
+      return stopped
+    }
+    return { config, node, apiUrl, stop }
+  } catch (err) {
+    await cleanup()
+    throw err
+  }
+}
+
+/** `swarmstore daemon`: starts, and stops cleanly on SIGINT/SIGTERM. */
+export async function runDaemon(flags: Partial<Record<keyof DaemonConfig, unknown>> = {}): Promise<Daemon> {
+  const d = await startDaemon(flags)
+  let signals = 0
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (++signals > 1) process.exit(130) // a second Ctrl-C: do not wait
+    d.stop().then(
+      () => process.exit(0),
+      (err) => {
+        console.error(`error while stopping after ${sig}: ${(err as Error).message}`)
+        process.exit(1)
+      },
+    )
+  }
+  process.on('SIGINT', onSignal)
+  process.on('SIGTERM', onSignal)
+  return d
+}

@@ -1,0 +1,58 @@
+import { SwarmstoreError } from '@swarmstore/core'
+
+/** A config value (file, env or flag) is invalid; the message names the source and the key. */
+export class BadConfigError extends SwarmstoreError {
+  constructor(message: string) {
+    super('BAD_CONFIG', message)
+  }
+}
+
+/** Another daemon holds the data dir's lock. */
+export class DataDirLockedError extends SwarmstoreError {
+  constructor(dir: string, pid: number) {
+    super(
+      'DATA_DIR_LOCKED',
+      `data dir ${dir} is in use by another swarmstore daemon (pid ${pid}); stop it or use another --data-dir`,
+    )
+  }
+}
+
+/** A peer runs the same swarm with different swarm-wide settings. */
+export class SettingsMismatchError extends SwarmstoreError {
+  constructor(message: string) {
+    super('SETTINGS_MISMATCH', message)
+  }
+}
+
+/** A peer answered a request with an error or an unexpected reply. */
+export class PeerError extends SwarmstoreError {}
+
+export class NotFoundError extends SwarmstoreError {
+  constructor(message: string) {
+    super('NOT_FOUND', message)
+  }
+}
+
+export class InsufficientReplicasError extends SwarmstoreError {
+  constructor(message: string) {
+    super('INSUFFICIENT_REPLICAS', message)
+  }
+}
+
+export class NotReadyError extends SwarmstoreError {
+  constructor(message = 'the daemon has not joined a swarm yet') {
+    super('NOT_READY', message)
+  }
+}
+
+export class TimeoutError extends SwarmstoreError {
+  constructor(message: string) {
+    super('TIMEOUT', message)
+  }
+}
+
+export class BadRequestError extends SwarmstoreError {
+  constructor(message: string) {
+    super('BAD_REQUEST', message)
+  }
+}

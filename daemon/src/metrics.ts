@@ -1,0 +1,85 @@
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
+
+/** Prometheus metrics served on the API port at /metrics. */
+export class Metrics {
+  readonly registry = new Registry()
+  readonly chunksReceived = new Counter({
+    name: 'swarmstore_chunks_received_total',
+    help: 'chunks stored for peers',
+    registers: [this.registry],
+  })
+  readonly chunksServed = new Counter({
+    name: 'swarmstore_chunks_served_total',
+    help: 'chunks sent to peers',
+    registers: [this.registry],
+  })
+  readonly chunksRefused = new Counter({
+    name: 'swarmstore_chunks_refused_total',
+    help: 'pushed chunks refused',
+    labelNames: ['reason'],
+    registers: [this.registry],
+  })
+  readonly chunksCorrupt = new Counter({
+    name: 'swarmstore_chunks_corrupt_total',
+    help: 'corrupt chunks found (quarantined)',
+    registers: [this.registry],
+  })
+  readonly putsTotal = new Counter({
+    name: 'swarmstore_file_puts_total',
+    help: 'files put through the API',
+    labelNames: ['result'],
+    registers: [this.registry],
+  })
+  readonly getsTotal = new Counter({
+    name: 'swarmstore_file_gets_total',
+    help: 'files got through the API',
+    labelNames: ['result'],
+    registers: [this.registry],
+  })
+  readonly lookups = new Counter({
+    name: 'swarmstore_lookups_total',
+    help: 'Kademlia lookups',
+    registers: [this.registry],
+  })
+  readonly lookupHops = new Histogram({
+    name: 'swarmstore_lookup_hops',
+    help: 'hops per lookup',
+    buckets: [0, 1, 2, 3, 4, 6, 8],
+    registers: [this.registry],
+  })
+  readonly repairs = new Counter({
+    name: 'swarmstore_repairs_total',
+    help: 'chunk copies sent to restore or move replicas',
+    labelNames: ['reason'],
+    registers: [this.registry],
+  })
+  readonly peers = new Gauge({
+    name: 'swarmstore_peers',
+    help: 'contacts in the routing table',
+    registers: [this.registry],
+  })
+  readonly chunksStored = new Gauge({
+    name: 'swarmstore_chunks_stored',
+    help: 'chunks in the local store',
+    registers: [this.registry],
+  })
+  readonly bytesStored = new Gauge({
+    name: 'swarmstore_bytes_stored',
+    help: 'bytes of chunk content in the local store',
+    registers: [this.registry],
+  })
+  readonly underReplicated = new Gauge({
+    name: 'swarmstore_under_replicated_chunks',
+    help: 'held chunks known to have fewer than R copies',
+    registers: [this.registry],
+  })
+  readonly badFrames = new Gauge({
+    name: 'swarmstore_bad_frames',
+    help: 'malformed frames received from peers',
+    registers: [this.registry],
+  })
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry })
+  }
+}

@@ -1,0 +1,242 @@
+import { createHash } from 'node:crypto'
+import { type Contact, keyForCid } from '@swarmstore/core'
+import { type PutOutcome, PutQuorum, ReadPlan } from '@swarmstore/replication'
+import type { CID } from 'multiformats/cid'
+import type { Logger } from 'pino'
+import type { ChunkService } from './chunk-service.js'
+import { InsufficientReplicasError, NotFoundError } from './errors.js'
+import type { KadService } from './kad-service.js'
+import type { Metrics } from './metrics.js'
+
+/** A peer that refused for capacity is skipped by our puts for this long. */
+const FULL_PEER_MS = 60_000
+const HEDGE_AFTER_MS = 250
+
+/** Bytes from a peer are never trusted: SHA-256 must equal the CID's digest (all our CIDs are sha2-256). */
+export function bytesMatchCid(cid: CID, bytes: Uint8Array): boolean {
+  if (cid.multihash.code !== 0x12) return false
+  const d = createHash('sha256').update(bytes).digest()
+  return Buffer.compare(d, cid.multihash.digest) === 0
+}
+
+export interface ChunkPut {
+  /** resolves when W replicas hold the chunk durably; rejects with INSUFFICIENT_REPLICAS */
+  acknowledged: Promise<Contact[]>
+  /** resolves when the put settled (R copies, or as many as the swarm could take) */
+  settled: Promise<Contact[]>
+}
+
+/**
+ * Placement, write quorum and reads over the network: the pure PutQuorum and ReadPlan state
+ * machines from @swarmstore/replication, driven with real requests and timers.
+ */
+export class Replicator {
+  private readonly fullPeers = new Map<string, number>()
+  /** background completions still running (a put acknowledged at W, going on to R) */
+  pending = 0
+
+  constructor(
+    private readonly kad: KadService,
+    private readonly chunks: ChunkService,
+    private readonly opts: { replicas: number; writeQuorum: number; selfFull: boolean; selfId: string },
+    private readonly log: Logger,
+    private readonly metrics: Metrics,
+  ) {}
+
+  private isFull = (c: Contact): boolean => {
+    if (c.peerId === this.opts.selfId) return this.opts.selfFull
+    const until = this.fullPeers.get(c.peerId)
+    if (until === undefined) return false
+    if (until < Date.now()) {
+      this.fullPeers.delete(c.peerId)
+      return false
+    }
+    return true
+  }
+
+  async closest(key: Uint8Array): Promise<Contact[]> {
+    const r = await this.kad.lookup(key)
+    this.metrics.lookups.inc()
+    this.metrics.lookupHops.observe(r.hops)
+    return r.closest
+  }
+
+  /** Sends one chunk to its R closest nodes (self included when it is one of them). */
+  put(cid: CID, bytes: Uint8Array): ChunkPut {
+    const ack = Promise.withResolvers<Contact[]>()
+    const done = Promise.withResolvers<Contact[]>()
+    ack.promise.catch(() => {})
+    done.promise.catch(() => {})
+    this.pending++
+    this.runPut(cid, bytes, ack, done)
+      .catch((err) => {
+        ack.reject(err)
+        done.reject(err)
+      })
+      .finally(() => {
+        this.pending--
+      })
+    return { acknowledged: ack.promise, settled: done.promise }
+  }
+
+  private async runPut(
+    cid: CID,
+    bytes: Uint8Array,
+    ack: PromiseWithResolvers<Contact[]>,
+    done: PromiseWithResolvers<Contact[]>,
+  ): Promise<void> {
+    const key = keyForCid(cid)
+    const candidates = await this.closest(key)
+    const q = new PutQuorum({
+      key,
+      candidates,
+      replicas: this.opts.replicas,
+      writeQuorum: this.opts.writeQuorum,
+      isFull: this.isFull,
+    })
+    const settled = Promise.withResolvers<void>()
+    let acked = false
+    const finish = () => {
+      if (q.acknowledged && !acked) {
+        acked = true
+        ack.resolve([...q.holders])
+      }
+      if (q.settled) settled.resolve()
+    }
+    const launch = (to: readonly Contact[]) => {
+      for (const c of to) {
+        this.chunks
+          .putTo(c, cid, bytes)
+          .then(
+            (r): PutOutcome =>
+              r.outcome === 'stored'
+                ? { peerId: c.peerId, outcome: 'stored' }
+                : { peerId: c.peerId, outcome: 'refused', reason: r.reason },
+            (err: Error & { code?: string }): PutOutcome =>
+              err.code === 'TIMEOUT'
+                ? { peerId: c.peerId, outcome: 'unknown' }
+                : { peerId: c.peerId, outcome: 'failed', reason: err.message },
+          )
+          .then((outcome) => {
+            if (outcome.outcome === 'refused' && outcome.reason === 'no-capacity') {
+              this.fullPeers.set(c.peerId, Date.now() + FULL_PEER_MS)
+            }
+            if (outcome.outcome === 'failed') this.kad.kad.reportFailure(c)
+            const step = q.apply(outcome)
+            launch(step.send)
+            finish()
+          })
+      }
+    }
+    const first = q.start()
+    launch(first.send)
+    finish()
+    await settled.promise
+    if (!acked) {
+      const why = [
+        ...q.refused.map((r) => `${r.contact.peerId.slice(-6)} refused (${r.reason})`),
+        ...q.failed.map((f) => `${f.contact.peerId.slice(-6)} failed (${f.reason})`),
+      ]
+      const err = new InsufficientReplicasError(
+        `chunk ${cid} reached ${q.holders.length} of W=${this.opts.writeQuorum} replicas among ${candidates.length} candidates${why.length ? `: ${why.join('; ')}` : ''}`,
+      )
+      ack.reject(err)
+      done.reject(err)
+      return
+    }
+    done.resolve([...q.holders])
+  }
+
+  /**
+   * Fetches a chunk from the swarm, verified. Fast path: the R closest contacts our own table
+   * knows are asked first — in a swarm our table covers they are the holders and a get costs one
+   * request, no lookup. Only when none of them has it does the network lookup (the authority)
+   * give the k closest, tried nearest first, hedged, before NOT_FOUND.
+   */
+  async get(cid: CID, opts: { signal?: AbortSignal } = {}): Promise<Uint8Array> {
+    const key = keyForCid(cid)
+    const local = this.kad.kad.closest(key, this.opts.replicas)
+    const tried = new Set<string>()
+    if (local.length > 0) {
+      const r = await this.readFrom(cid, key, local, local.length, tried, opts.signal)
+      if (r !== null) return r
+    }
+    const closest = (await this.closest(key)).filter(
+      (c) => c.peerId !== this.opts.selfId && !tried.has(c.peerId),
+    )
+    const r = await this.readFrom(cid, key, closest, 20, tried, opts.signal)
+    if (r === null) throw new NotFoundError(`chunk ${cid} not found on the ${tried.size} closest peers`)
+    return r
+  }
+
+  /** One ReadPlan over `candidates`: the verified bytes, or null when every candidate missed. */
+  private readFrom(
+    cid: CID,
+    key: Uint8Array,
+    candidates: Contact[],
+    width: number,
+    tried: Set<string>,
+    signal?: AbortSignal,
+  ): Promise<Uint8Array | null> {
+    const plan = new ReadPlan({
+      key,
+      closest: candidates,
+      replicas: this.opts.replicas,
+      width,
+      hedgeAfterMs: HEDGE_AFTER_MS,
+    })
+    const result = Promise.withResolvers<Uint8Array | null>()
+    let timer: NodeJS.Timeout | undefined
+    let over = false
+    const end = (v: Uint8Array | null | Error) => {
+      if (over) return
+      over = true
+      clearTimeout(timer)
+      if (v instanceof Error) result.reject(v)
+      else result.resolve(v)
+    }
+    const apply = (s: ReturnType<ReadPlan['start']>) => {
+      if (over) return
+      if (s.status === 'not-found') return end(null)
+      for (const c of s.ask) ask(c)
+      clearTimeout(timer)
+      if (s.hedgeAt !== undefined) {
+        timer = setTimeout(() => apply(plan.tick(Date.now())), Math.max(0, s.hedgeAt - Date.now())) // io-edge
+      }
+    }
+    const ask = (c: Contact) => {
+      tried.add(c.peerId)
+      this.chunks.getFrom(c, cid).then(
+        (bytes) => {
+          if (over) return
+          if (bytes === null) return apply(plan.miss(c.peerId, 'missing', Date.now()))
+          if (!bytesMatchCid(cid, bytes)) {
+            this.log.warn(
+              { peer: c.peerId, cid: cid.toString() },
+              'peer sent a chunk that does not match its CID',
+            )
+            return apply(plan.miss(c.peerId, 'corrupt', Date.now()))
+          }
+          plan.found(c.peerId)
+          end(bytes)
+          this.readRepair(plan, cid, bytes)
+        },
+        () => {
+          if (over) return
+          apply(plan.miss(c.peerId, 'failed', Date.now()))
+        },
+      )
+    }
+    signal?.addEventListener('abort', () => end(signal.reason as Error), { once: true })
+    apply(plan.start(Date.now()))
+    return result.promise
+  }
+
+  /** Placement members that answered missing/corrupt get the verified bytes (best effort). */
+  private readRepair(plan: ReadPlan, cid: CID, bytes: Uint8Array): void {
+    for (const c of plan.repairTargets()) {
+      this.metrics.repairs.inc({ reason: 'read-repair' })
+      this.chunks.putTo(c, cid, bytes).catch(() => {})
+    }
+  }
+}

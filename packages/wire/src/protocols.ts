@@ -1,0 +1,25 @@
+import { BadSwarmNameError } from './errors.js'
+
+/**
+ * Protocol ids carry the swarm's name and a major version only: libp2p matches ids exactly, so a
+ * daemon of another swarm (or another major) never even negotiates a stream with us. Minor
+ * changes are negotiated inside messages (the `v` field of every request).
+ */
+export const PROTOCOL_MAJOR = 1
+/** Minor version of the message schemas, sent in every request. */
+export const PROTOCOL_MINOR = 0
+
+export const DEFAULT_SWARM = 'swarmstore-default'
+
+const SWARM_RE = /^[a-z0-9_-]{1,32}$/
+
+export function assertSwarmName(name: string): void {
+  if (!SWARM_RE.test(name)) throw new BadSwarmNameError(name)
+}
+
+export type ProtocolName = 'kad' | 'chunk'
+
+export function protocolId(swarm: string, name: ProtocolName): string {
+  assertSwarmName(swarm)
+  return `/swarmstore/${swarm}/${name}/${PROTOCOL_MAJOR}`
+}

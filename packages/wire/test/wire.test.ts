@@ -1,0 +1,180 @@
+import assert from 'node:assert/strict'
+import * as cbor from '@ipld/dag-cbor'
+import fc from 'fast-check'
+import {
+  BadMessageError,
+  decodeReply,
+  decodeRequest,
+  decodeVarint,
+  encodeFrame,
+  encodeReply,
+  encodeRequest,
+  encodeVarint,
+  FrameReader,
+  FrameTooLargeError,
+  MAX_HEADER_BYTES,
+  maxFrameBytes,
+  protocolId,
+  ReadTimeoutError,
+  type Request,
+  UnexpectedEndError,
+} from '../src/index.js'
+
+const base = { v: 0, r: 3, cs: 1 << 20, addrs: ['/ip4/127.0.0.1/tcp/4001'] }
+
+async function* chunks(parts: Uint8Array[]): AsyncGenerator<Uint8Array> {
+  for (const p of parts) yield p
+}
+
+function payloadOf(list: { subarray(): Uint8Array }): Uint8Array {
+  // strip the frame's own length prefix
+  const all = list.subarray()
+  const [, used] = decodeVarint(all.length, (i) => all[i]!)!
+  return all.subarray(used)
+}
+
+describe('wire: varints', () => {
+  it('round-trips every safe length', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 2 ** 34 }), (n) => {
+        const b = encodeVarint(n)
+        assert.deepEqual(
+          decodeVarint(b.length, (i) => b[i]!),
+          [n, b.length],
+        )
+      }),
+    )
+  })
+  it('rejects varints longer than 5 bytes', () => {
+    const b = new Uint8Array([0x80, 0x80, 0x80, 0x80, 0x80, 0x01])
+    assert.throws(() => decodeVarint(b.length, (i) => b[i]!), RangeError)
+  })
+})
+
+describe('wire: framing', () => {
+  it('reads frames split at every byte boundary', async () => {
+    const a = encodeFrame(new Uint8Array([1, 2, 3])).subarray()
+    const b = encodeFrame(new Uint8Array(300).fill(7)).subarray()
+    const all = new Uint8Array([...a, ...b])
+    for (let cut = 0; cut <= all.length; cut++) {
+      const r = new FrameReader(chunks([all.subarray(0, cut), all.subarray(cut)]), {
+        maxFrameBytes: 1000,
+        timeoutMs: 1000,
+      })
+      assert.deepEqual(await r.next(), new Uint8Array([1, 2, 3]))
+      assert.deepEqual(await r.next(), new Uint8Array(300).fill(7))
+      assert.equal(await r.next(), null)
+    }
+  })
+  it('refuses an oversized frame from its length prefix, before the payload arrives', async () => {
+    let pulled = 0
+    async function* src() {
+      yield encodeVarint(10_000)
+      pulled++
+      yield new Uint8Array(10_000)
+    }
+    const r = new FrameReader(src(), { maxFrameBytes: 1000, timeoutMs: 1000 })
+    await assert.rejects(r.next(), FrameTooLargeError)
+    assert.equal(pulled, 0)
+  })
+  it('times out a peer that stalls mid-frame', async () => {
+    async function* src() {
+      yield new Uint8Array([5, 1, 2])
+      await new Promise((r) => setTimeout(r, 300))
+    }
+    const r = new FrameReader(src(), { maxFrameBytes: 1000, timeoutMs: 50 })
+    await assert.rejects(r.next(), ReadTimeoutError)
+  })
+  it('reports a truncated frame at end of stream', async () => {
+    const r = new FrameReader(chunks([new Uint8Array([5, 1, 2])]), { maxFrameBytes: 1000, timeoutMs: 1000 })
+    await assert.rejects(r.next(), UnexpectedEndError)
+  })
+  it('expect() turns a clean end into an error', async () => {
+    const r = new FrameReader(chunks([]), { maxFrameBytes: 1000, timeoutMs: 1000 })
+    await assert.rejects(r.expect(), UnexpectedEndError)
+  })
+})
+
+describe('wire: messages', () => {
+  const cid = new Uint8Array(36).fill(1)
+  const samples: Request[] = [
+    { ...base, t: 'find', target: new Uint8Array(32).fill(9) },
+    { ...base, t: 'ping' },
+    { ...base, t: 'put', cid, data: new Uint8Array(1000).fill(3) },
+    { ...base, t: 'get', cid },
+    { ...base, t: 'has', cids: [cid, cid] },
+  ]
+  for (const s of samples) {
+    it(`round-trips ${s.t}`, () => {
+      assert.deepEqual(decodeRequest(payloadOf(encodeRequest(s))), s)
+    })
+  }
+  it('round-trips replies', () => {
+    for (const r of [
+      { t: 'nodes', peers: [{ id: '12D3KooWabc', addrs: ['/ip4/1.2.3.4/tcp/1'] }] },
+      { t: 'pong' },
+      { t: 'stored' },
+      { t: 'refused', reason: 'no-capacity', msg: 'full' },
+      { t: 'block', data: new Uint8Array([1, 2]) },
+      { t: 'missing' },
+      { t: 'have', have: [true, false] },
+      { t: 'err', code: 'X', msg: 'y' },
+    ] as const) {
+      assert.deepEqual(decodeReply(payloadOf(encodeReply(r))), r)
+    }
+  })
+  it('truncates a nodes reply longer than k', () => {
+    const peers = Array.from({ length: 50 }, (_, i) => ({ id: `p${i}`, addrs: [] }))
+    const r = decodeReply(payloadOf(encodeReply({ t: 'nodes', peers })))
+    assert.equal(r.t === 'nodes' && r.peers.length, 20)
+  })
+  it('rejects garbage, wrong shapes and unknown types with BadMessageError', () => {
+    const hdr = (h: unknown, data = new Uint8Array()) => {
+      const e = cbor.encode(h)
+      return new Uint8Array([...encodeVarint(e.length), ...e, ...data])
+    }
+    const bad: Uint8Array[] = [
+      new Uint8Array([]),
+      new Uint8Array([0xff, 0xff, 0xff, 0xff, 0xff, 0xff]),
+      new Uint8Array([10, 1, 2]),
+      hdr('a string'),
+      hdr([1, 2]),
+      hdr({ ...base, t: 'nope' }),
+      hdr({ ...base, t: 'find', target: new Uint8Array(31) }),
+      hdr({ ...base, t: 'find', target: new Uint8Array(32), extra: 1 }),
+      hdr({ ...base, t: 'ping', r: -1 }),
+      hdr({ ...base, t: 'ping', r: 1.5 }),
+      hdr({ ...base, t: 'ping', addrs: 'x' }),
+      hdr({ ...base, t: 'ping' }, new Uint8Array([1])),
+      hdr({ ...base, t: 'has', cids: Array.from({ length: 2000 }, () => cid) }),
+      new Uint8Array([...encodeVarint(MAX_HEADER_BYTES + 1)]),
+    ]
+    for (const b of bad) assert.throws(() => decodeRequest(b), BadMessageError)
+    assert.throws(() => decodeReply(hdr({ t: 'refused', reason: 'because', msg: '' })), BadMessageError)
+    assert.throws(() => decodeReply(hdr({ t: 'have', have: [1] })), BadMessageError)
+  })
+  it('never throws anything but BadMessageError on random bytes', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 200 }), (b) => {
+        try {
+          decodeRequest(b)
+        } catch (err) {
+          assert.ok(err instanceof BadMessageError, String(err))
+        }
+        try {
+          decodeReply(b)
+        } catch (err) {
+          assert.ok(err instanceof BadMessageError, String(err))
+        }
+      }),
+      { numRuns: 2000 },
+    )
+  })
+  it('bounds frames at one chunk plus header', () => {
+    assert.ok(maxFrameBytes(1 << 20) < (1 << 20) + 128 * 1024)
+  })
+  it('protocol ids carry swarm and major', () => {
+    assert.equal(protocolId('lab', 'kad'), '/swarmstore/lab/kad/1')
+    assert.throws(() => protocolId('Bad Name', 'kad'))
+  })
+})

@@ -1,0 +1,118 @@
+/**
+ * bench:swarm — N real daemons on loopback, a file put through node 1's CLI (acknowledged at W,
+ * then another put until all R copies), and got back through one extra daemon that holds nothing
+ * (--capacity 0), against the ceiling of one libp2p stream measured in the same run.
+ *
+ *   npm run --silent bench:swarm -- --nodes 5 --size-mib 256 --json
+ */
+import { randomBytes } from 'node:crypto'
+import { open, readFile, rm, stat } from 'node:fs/promises'
+import { loadavg } from 'node:os'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import { TestSwarm } from '../support/swarm.js'
+import { measureStreamCeiling } from './stream-ceiling.js'
+
+const { values } = parseArgs({
+  options: {
+    nodes: { type: 'string', default: '5' },
+    'size-mib': { type: 'string', default: '256' },
+    json: { type: 'boolean', default: false },
+  },
+})
+const nodes = Number(values.nodes)
+const sizeMiB = Number(values['size-mib'])
+if (!(nodes >= 3 && sizeMiB >= 1)) {
+  console.error('usage: bench:swarm -- --nodes N (≥ 3) --size-mib M (≥ 1) [--json]')
+  process.exit(2)
+}
+const bytes = sizeMiB * 1024 * 1024
+const log = (s: string) => {
+  if (!values.json) console.error(s)
+}
+
+async function writeRandom(file: string): Promise<void> {
+  const fh = await open(file, 'w')
+  for (let i = 0; i < sizeMiB; i++) await fh.write(randomBytes(1 << 20))
+  await fh.close()
+}
+
+function rssMiB(pid: number): Promise<number> {
+  return readFile(`/proc/${pid}/status`, 'utf8').then((s) => Number(/VmRSS:\s+(\d+)/.exec(s)![1]) / 1024)
+}
+
+async function timed(fn: () => Promise<{ code: number; stderr: string }>, what: string): Promise<number> {
+  const t0 = performance.now()
+  const r = await fn()
+  const secs = (performance.now() - t0) / 1000
+  if (r.code !== 0) throw new Error(`${what} failed (${r.code}): ${r.stderr}`)
+  return secs
+}
+
+const swarm = await TestSwarm.create('swarmstore-bench-')
+try {
+  log(`starting ${nodes} daemons…`)
+  const ds = await swarm.start(nodes)
+  await new Promise((r) => setTimeout(r, 1000))
+  const idle = await Promise.all(ds.map((d) => rssMiB(d.proc!.pid!)))
+  const idleRssMiB = Math.max(...idle)
+  const gateway = await swarm.add({ capacity: 0, bootstrap: [ds[0]!.multiaddr] })
+  await gateway.start()
+
+  const a = join(swarm.root, 'a.bin')
+  const b = join(swarm.root, 'b.bin')
+  log(`writing two ${sizeMiB} MiB random files…`)
+  await writeRandom(a)
+  await writeRandom(b)
+
+  log('stream ceiling…')
+  const streamCeilingMBps = await measureStreamCeiling(bytes)
+
+  log('put (W acks)…')
+  let cid = ''
+  const putSecs = await timed(async () => {
+    const r = await ds[0]!.cli(['put', a, '--json'], { timeoutMs: 600_000 })
+    if (r.code === 0) cid = JSON.parse(r.stdout).cid
+    return r
+  }, 'put')
+  log('put --wait all…')
+  const putAllSecs = await timed(
+    () => ds[0]!.cli(['put', b, '--wait', 'all', '--json'], { timeoutMs: 600_000 }),
+    'put all',
+  )
+  // let the first put's background replication to R finish before reading
+  await new Promise((r) => setTimeout(r, 2000))
+
+  log('get through the capacity-0 daemon…')
+  const out = join(swarm.root, 'out.bin')
+  const getSecs = await timed(() => gateway.cli(['get', cid, '-o', out], { timeoutMs: 600_000 }), 'get')
+  if ((await stat(out)).size !== bytes) throw new Error('get returned the wrong size')
+  await rm(out)
+
+  const mb = bytes / 1e6
+  const r3 = (x: number) => Math.round(x * 1000) / 1000
+  const r1 = (x: number) => Math.round(x * 10) / 10
+  const result = {
+    nodes,
+    sizeMiB,
+    replicas: 3,
+    writeQuorum: 2,
+    putMBps: r1(mb / putSecs),
+    putAllMBps: r1(mb / putAllSecs),
+    getMBps: r1(mb / getSecs),
+    streamCeilingMBps: r1(streamCeilingMBps),
+    putRatio: r3(mb / putSecs / streamCeilingMBps),
+    putAllRatio: r3(mb / putAllSecs / streamCeilingMBps),
+    getRatio: r3(mb / getSecs / streamCeilingMBps),
+    idleRssMiB: r1(idleRssMiB),
+    cpus: 2,
+    loadavg1m: r1(loadavg()[0]!),
+  }
+  if (values.json) console.log(JSON.stringify(result))
+  else {
+    console.log('| metric | value |\n|---|---|')
+    for (const [k, v] of Object.entries(result)) console.log(`| ${k} | ${v} |`)
+  }
+} finally {
+  await swarm.destroy()
+}
