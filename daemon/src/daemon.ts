@@ -18,6 +18,7 @@ import { KadService } from './kad-service.js'
 import { createNode } from './libp2p-node.js'
 import { lockDataDir } from './lock.js'
 import { Metrics } from './metrics.js'
+import { PeerCache } from './peer-cache.js'
 import { PeerRpc } from './peer-rpc.js'
 import { Replicator } from './replicator.js'
 
@@ -118,6 +119,8 @@ export async function startDaemon(flags: Partial<Record<keyof DaemonConfig, unkn
       log,
       metrics,
     )
+    kad.kad.on('contact:added', () => replicator.forgetSwarmView())
+    kad.kad.on('contact:removed', () => replicator.forgetSwarmView())
     await kad.start()
     await chunks.start()
 
@@ -203,6 +206,7 @@ export async function startDaemon(flags: Partial<Record<keyof DaemonConfig, unkn
           replicating: replicator.pending,
           underReplicated: replicator.pending,
           uptimeSeconds: Math.round((Date.now() - started) / 1000),
+          memory: process.memoryUsage(),
         }
       },
       peers: async () =>
@@ -253,16 +257,36 @@ export async function startDaemon(flags: Partial<Record<keyof DaemonConfig, unkn
     )
 
     // Join in the background with backoff: a bootstrap that is not up yet is retried, forever.
+    // Contacts saved by an earlier run join the configured bootstraps, so a restarted first node
+    // (no --bootstrap) finds its swarm again.
+    const peerCache = new PeerCache(config.dataDir)
+    const saved = (await peerCache.load()).filter(
+      (c) => c.peerId !== selfId && !bootstraps.some((b) => b.peerId === c.peerId),
+    )
+    const joinWith = [...bootstraps, ...saved]
+    const saveTimer = setInterval(() => {
+      if (kad.kad.size > 0) peerCache.save(kad.kad.contacts()).catch(() => {})
+    }, 30_000)
+    saveTimer.unref()
+    cleanups.push(async () => {
+      clearInterval(saveTimer)
+      if (kad.kad.size > 0) await peerCache.save(kad.kad.contacts())
+    })
     const joinSwarm = async () => {
       let delay = 500
-      while (!stopping && bootstraps.length > 0) {
+      while (!stopping && joinWith.length > 0) {
         try {
-          const r = await kad.kad.join(bootstraps)
+          const r = await kad.kad.join(joinWith)
           ready = true
           log.info({ contacts: r.contacts, lookups: r.lookups }, 'joined the swarm')
           return
         } catch (err) {
           const e = err as Error & { code?: string }
+          if (bootstraps.length === 0) {
+            // a first node whose saved peers are all gone: it is a swarm of one until someone joins it
+            log.info({ saved: saved.length }, 'no saved peer answered; running alone until a peer joins')
+            return
+          }
           log.warn({ code: e.code, err: e.message, retryInMs: delay }, 'join failed; retrying')
           await new Promise((r) => setTimeout(r, delay).unref())
           delay = Math.min(delay * 2, 30_000)

@@ -47,6 +47,7 @@ export class PeerRpc {
   private readonly addrs: () => string[]
   private readonly log: Logger
   private readonly maxFrame: number
+  private readonly mismatched = new Set<string>()
   /** malformed frames received, by protocol (for metrics) */
   badFrames = 0
 
@@ -167,7 +168,16 @@ export class PeerRpc {
       const reply = decodeReply(frame)
       stream.close().catch(() => {})
       if (reply.t === 'err') {
-        if (reply.code === 'SETTINGS_MISMATCH') throw new SettingsMismatchError(`${to.peerId}: ${reply.msg}`)
+        if (reply.code === 'SETTINGS_MISMATCH') {
+          if (!this.mismatched.has(to.peerId)) {
+            this.mismatched.add(to.peerId)
+            this.log.error(
+              { peer: to.peerId, msg: reply.msg },
+              'SETTINGS_MISMATCH: this peer runs the swarm with other settings; not using it',
+            )
+          }
+          throw new SettingsMismatchError(`${to.peerId}: ${reply.msg}`)
+        }
         throw new PeerError(reply.code, `${to.peerId}: ${reply.msg}`)
       }
       return reply

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { type Contact, keyForCid } from '@swarmstore/core'
+import { type Contact, keyForCid, sortByDistance } from '@swarmstore/core'
 import { type PutOutcome, PutQuorum, ReadPlan } from '@swarmstore/replication'
 import type { CID } from 'multiformats/cid'
 import type { Logger } from 'pino'
@@ -10,7 +10,14 @@ import type { Metrics } from './metrics.js'
 
 /** A peer that refused for capacity is skipped by our puts for this long. */
 const FULL_PEER_MS = 60_000
-const HEDGE_AFTER_MS = 250
+/**
+ * Hedge a chunk get after max(250 ms, 3 × the recent mean get latency), at most 5 s. A fixed
+ * 250 ms doubled the traffic of a loaded machine (every slow-but-fine answer got a twin); a
+ * hedge is for the holder that is truly slower than its peers, not for a busy swarm.
+ */
+const HEDGE_MIN_MS = 250
+const HEDGE_MAX_MS = 5_000
+const SMALL_SWARM_TTL_MS = 5_000
 
 /** Bytes from a peer are never trusted: SHA-256 must equal the CID's digest (all our CIDs are sha2-256). */
 export function bytesMatchCid(cid: CID, bytes: Uint8Array): boolean {
@@ -32,6 +39,13 @@ export interface ChunkPut {
  */
 export class Replicator {
   private readonly fullPeers = new Map<string, number>()
+  private smallSwarm: { at: number; contacts: readonly Contact[] } | undefined
+  /** EWMA of successful chunk get latency (ms) */
+  private getLatencyMs = 50
+
+  private hedgeAfterMs(): number {
+    return Math.min(HEDGE_MAX_MS, Math.max(HEDGE_MIN_MS, 3 * this.getLatencyMs))
+  }
   /** background completions still running (a put acknowledged at W, going on to R) */
   pending = 0
 
@@ -54,11 +68,30 @@ export class Replicator {
     return true
   }
 
+  /**
+   * The k closest live nodes to key, by a network lookup. One shortcut, for small swarms: a
+   * completed lookup that found fewer than k nodes found the whole reachable swarm, and then the
+   * k closest to *any* key are that same set, ordered. Such a result is reused for
+   * SMALL_SWARM_TTL_MS and forgotten at once when our routing table gains or loses a contact, so a
+   * put of a file in a 5-node swarm costs one lookup, not one per chunk. Swarms of k nodes or more
+   * look up every key.
+   */
   async closest(key: Uint8Array): Promise<Contact[]> {
+    const k = this.kad.kad.k
+    const s = this.smallSwarm
+    if (s !== undefined && Date.now() - s.at < SMALL_SWARM_TTL_MS)
+      return sortByDistance([...s.contacts], (c) => c.key, key)
     const r = await this.kad.lookup(key)
     this.metrics.lookups.inc()
     this.metrics.lookupHops.observe(r.hops)
+    this.smallSwarm =
+      r.completed && r.closest.length < k ? { at: Date.now(), contacts: r.closest } : undefined
     return r.closest
+  }
+
+  /** Called on routing-table changes: a cached small-swarm view may be stale. */
+  forgetSwarmView(): void {
+    this.smallSwarm = undefined
   }
 
   /** Sends one chunk to its R closest nodes (self included when it is one of them). */
@@ -183,7 +216,7 @@ export class Replicator {
       closest: candidates,
       replicas: this.opts.replicas,
       width,
-      hedgeAfterMs: HEDGE_AFTER_MS,
+      hedgeAfterMs: this.hedgeAfterMs(),
     })
     const result = Promise.withResolvers<Uint8Array | null>()
     let timer: NodeJS.Timeout | undefined
@@ -206,8 +239,10 @@ export class Replicator {
     }
     const ask = (c: Contact) => {
       tried.add(c.peerId)
+      const t0 = Date.now() // io-edge
       this.chunks.getFrom(c, cid).then(
         (bytes) => {
+          if (bytes !== null) this.getLatencyMs = 0.9 * this.getLatencyMs + 0.1 * (Date.now() - t0)
           if (over) return
           if (bytes === null) return apply(plan.miss(c.peerId, 'missing', Date.now()))
           if (!bytesMatchCid(cid, bytes)) {

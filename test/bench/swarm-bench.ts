@@ -6,7 +6,7 @@
  *   npm run --silent bench:swarm -- --nodes 5 --size-mib 256 --json
  */
 import { randomBytes } from 'node:crypto'
-import { open, readFile, rm, stat } from 'node:fs/promises'
+import { open, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { loadavg } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
@@ -67,6 +67,13 @@ try {
 
   log('stream ceiling…')
   const streamCeilingMBps = await measureStreamCeiling(bytes)
+
+  // Warm-up (not timed): one small put and get, so JIT and connections are as in steady use.
+  const warm = join(swarm.root, 'warm.bin')
+  await writeFile(warm, randomBytes(8 << 20))
+  const w = await ds[0]!.cli(['put', warm, '--wait', 'all', '--json'])
+  if (w.code !== 0) throw new Error(`warm-up put failed: ${w.stderr}`)
+  await gateway.cli(['get', JSON.parse(w.stdout).cid, '-o', join(swarm.root, 'warm.out')])
 
   log('put (W acks)…')
   let cid = ''

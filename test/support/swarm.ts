@@ -123,7 +123,8 @@ export class TestDaemon {
   /** Spawns the daemon and waits until its control API answers /health. */
   async start(): Promise<void> {
     const log = createWriteStream(this.logFile, { flags: 'a' })
-    const proc = spawn(process.execPath, [BIN, ...this.args()], { stdio: ['ignore', 'pipe', 'pipe'] })
+    // The bin itself (its shebang's node flags apply, as for a user); npm puts Node 22 first on PATH.
+    const proc = spawn(BIN, this.args(), { stdio: ['ignore', 'pipe', 'pipe'] })
     proc.stdout.pipe(log)
     proc.stderr.pipe(log)
     this.proc = proc

@@ -131,7 +131,8 @@ async function startNode(options: SwarmOptions, index: number, bootstrap: string
   await mkdir(dir, { recursive: true })
   const listen = `/ip4/127.0.0.1/tcp/${options.basePort + index - 1}`
   const api = `127.0.0.1:${options.apiBasePort + index - 1}`
-  const args = [BIN, 'daemon', '--data-dir', dir, '--listen', listen, '--api', api]
+  // the same Node and the same V8 flags as the bin's shebang
+  const args = ['--max-semi-space-size=2', BIN, 'daemon', '--data-dir', dir, '--listen', listen, '--api', api]
   if (options.replicas !== undefined) args.push('--replicas', String(options.replicas))
   for (const addr of bootstrap) args.push('--bootstrap', addr)
 
