@@ -36,6 +36,10 @@ export interface ChunkServiceInit {
   capacity: number | null
   log: Logger
   metrics: Metrics
+  /** a chunk became durable here */
+  onStored?: (cid: CID) => void
+  /** a local copy turned out corrupt (now quarantined) */
+  onCorrupt?: (cid: CID) => void
 }
 
 /**
@@ -88,6 +92,7 @@ export class ChunkService {
       throw err
     }
     this.i.metrics.chunksReceived.inc()
+    this.i.onStored?.(cid)
     return { outcome: 'stored' }
   }
 
@@ -126,6 +131,7 @@ export class ChunkService {
           if (err instanceof ChunkCorruptError) {
             this.i.log.warn({ cid: cid.toString() }, 'corrupt chunk quarantined while serving a peer')
             this.i.metrics.chunksCorrupt.inc()
+            this.i.onCorrupt?.(cid)
             return { t: 'missing' }
           }
           throw err
@@ -168,6 +174,7 @@ export class ChunkService {
       try {
         return await this.i.store.get(cid)
       } catch (err) {
+        if (err instanceof ChunkCorruptError) this.i.onCorrupt?.(cid)
         if (err instanceof ChunkNotFoundError || err instanceof ChunkCorruptError) return null
         throw err
       }

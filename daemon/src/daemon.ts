@@ -13,10 +13,12 @@ import { createApiServer } from './api-server.js'
 import { ChunkService } from './chunk-service.js'
 import { type DaemonConfig, resolveConfig } from './config.js'
 import { BadConfigError } from './errors.js'
+import { Healer } from './healer.js'
 import { loadOrCreateIdentity, loadOrCreateToken } from './identity.js'
 import { KadService } from './kad-service.js'
 import { createNode } from './libp2p-node.js'
 import { lockDataDir } from './lock.js'
+import { MembershipService, memberContact } from './membership-service.js'
 import { Metrics } from './metrics.js'
 import { PeerCache } from './peer-cache.js'
 import { PeerRpc } from './peer-rpc.js'
@@ -28,6 +30,12 @@ export interface Daemon {
   readonly apiUrl: string
   stop(): Promise<void>
 }
+
+const DAEMON_VERSION = '0.1.0'
+/** Repair and handoff traffic a node sends, at most (foreground gets stay responsive). */
+const REPAIR_BYTES_PER_SECOND = 100 * 1024 * 1024
+/** Every held chunk is checked against its placement this often (anti-entropy by has-lists). */
+const AUDIT_INTERVAL_MS = 60_000
 
 /** Strip `/p2p/<id>`: contacts carry the id separately. */
 function dialAddr(ma: string): string {
@@ -101,6 +109,7 @@ export async function startDaemon(flags: Partial<Record<keyof DaemonConfig, unkn
     const settings = { r: config.replicas, cs: config.chunkSize }
     const rpc = new PeerRpc({ node, settings, addrs: myAddrs, log })
     const kad = new KadService(rpc, self, config.swarm)
+    let healer: Healer | undefined
     const chunks = new ChunkService({
       rpc,
       kad,
@@ -111,11 +120,65 @@ export async function startDaemon(flags: Partial<Record<keyof DaemonConfig, unkn
       capacity: config.capacity,
       log,
       metrics,
+      onStored: (cid) => healer?.stored(cid),
+      onCorrupt: (cid) => healer?.lost(cid),
+    })
+    const settingsMeta = { r: String(config.replicas), cs: String(config.chunkSize) }
+    const members = new MembershipService(
+      node,
+      rpc,
+      config.swarm,
+      {
+        addrs: myAddrs(),
+        capacityFree: config.capacity === 0 ? 0 : Number.MAX_SAFE_INTEGER,
+        settings: settingsMeta,
+        version: DAEMON_VERSION,
+      },
+      log,
+      (id) => kad.kad.contacts().find((c) => c.peerId === id)?.addrs ?? [],
+    )
+    const membership = members.membership
+    const advertisedFull = (peerId: string) => membership.get(peerId)?.meta.capacityFree === 0
+    healer = new Healer({
+      self,
+      store,
+      chunks,
+      replicas: config.replicas,
+      repairBytesPerSecond: REPAIR_BYTES_PER_SECOND,
+      auditIntervalMs: AUDIT_INTERVAL_MS,
+      isFull: (c) => c.peerId !== selfId && advertisedFull(c.peerId),
+      log,
+      metrics,
+    })
+    const sameSettings = (m: { meta: { settings: Readonly<Record<string, string>> } }) =>
+      m.meta.settings.r === settingsMeta.r && m.meta.settings.cs === settingsMeta.cs
+    membership.bindLiveness(kad.kad)
+    membership.onEvent((e) => {
+      if (e.member.id === selfId || !sameSettings(e.member)) return
+      let c: Contact
+      try {
+        c = memberContact(e.member)
+      } catch {
+        return
+      }
+      if (e.type === 'alive' || e.type === 'updated') {
+        kad.kad.observe(c)
+        healer?.memberUp(c)
+      } else if (e.type === 'dead' || e.type === 'left') {
+        log.info({ peer: e.member.id, state: e.type }, 'member down')
+        healer?.memberDown(c)
+      }
     })
     const replicator = new Replicator(
       kad,
       chunks,
-      { replicas: config.replicas, writeQuorum: config.writeQuorum, selfFull: config.capacity === 0, selfId },
+      {
+        replicas: config.replicas,
+        writeQuorum: config.writeQuorum,
+        selfFull: config.capacity === 0,
+        selfId,
+        advertisedFull,
+      },
       log,
       metrics,
     )
@@ -123,6 +186,9 @@ export async function startDaemon(flags: Partial<Record<keyof DaemonConfig, unkn
     kad.kad.on('contact:removed', () => replicator.forgetSwarmView())
     await kad.start()
     await chunks.start()
+    await members.start()
+    await healer.start()
+    cleanups.push(async () => healer?.stop())
 
     let ready = bootstraps.length === 0
     let stopping = false
@@ -204,7 +270,8 @@ export async function startDaemon(flags: Partial<Record<keyof DaemonConfig, unkn
           quarantined: s.quarantined,
           pinned: s.pinned,
           replicating: replicator.pending,
-          underReplicated: replicator.pending,
+          underReplicated: healer?.underReplicated() ?? 0,
+          members: membership.liveCount,
           uptimeSeconds: Math.round((Date.now() - started) / 1000),
           memory: process.memoryUsage(),
         }
@@ -215,7 +282,7 @@ export async function startDaemon(flags: Partial<Record<keyof DaemonConfig, unkn
           addrs: c.addrs,
           key: keyToHex(c.key),
           connected: node.getConnections(peerIdFromString(c.peerId)).length > 0,
-          state: 'alive',
+          state: membership.get(c.peerId)?.state ?? 'unknown',
         })),
       id: () => ({ peerId: selfId, addrs: node.getMultiaddrs().map((m) => m.toString()) }),
       metrics: async () => {
@@ -223,7 +290,7 @@ export async function startDaemon(flags: Partial<Record<keyof DaemonConfig, unkn
         metrics.peers.set(kad.kad.size)
         metrics.chunksStored.set(s.chunks)
         metrics.bytesStored.set(s.bytes)
-        metrics.underReplicated.set(replicator.pending)
+        metrics.underReplicated.set(healer?.underReplicated() ?? 0)
         metrics.badFrames.set(rpc.badFrames)
         return { contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }
       },
@@ -277,8 +344,17 @@ export async function startDaemon(flags: Partial<Record<keyof DaemonConfig, unkn
       while (!stopping && joinWith.length > 0) {
         try {
           const r = await kad.kad.join(joinWith)
+          // membership: one reachable seed suffices; routing already found several
+          const seeds = kad.kad
+            .contacts()
+            .slice(0, 8)
+            .map((c) => c.peerId)
+          const m = await membership.join(seeds).catch((err) => {
+            log.warn({ err: (err as Error).message }, 'membership join failed; gossip will find us')
+            return 0
+          })
           ready = true
-          log.info({ contacts: r.contacts, lookups: r.lookups }, 'joined the swarm')
+          log.info({ contacts: r.contacts, lookups: r.lookups, members: m }, 'joined the swarm')
           return
         } catch (err) {
           const e = err as Error & { code?: string }
@@ -302,6 +378,8 @@ export async function startDaemon(flags: Partial<Record<keyof DaemonConfig, unkn
       stopped ??= (async () => {
         stopping = true
         log.info({ replicating: replicator.pending }, 'stopping')
+        // announce a graceful leave (bounded), so peers hand off instead of waiting for a suspicion
+        await membership.leave().catch(() => {})
         // Finish replications in flight (bounded), so acknowledged puts reach R when they can.
         const deadline = Date.now() + 10_000
         while (replicator.pending > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))

@@ -187,7 +187,8 @@ export class PeerRpc {
     }
   }
 
-  private async open(to: Contact, protocol: string, signal: AbortSignal): Promise<Stream> {
+  /** A stream to `to` on `protocol`, dialling its addresses when not connected. */
+  async open(to: Contact, protocol: string, signal: AbortSignal): Promise<Stream> {
     const peer = peerIdFromString(to.peerId)
     if (this.node.getConnections(peer).length === 0 && to.addrs.length > 0) {
       const addrs = to.addrs.flatMap((a) => {

@@ -52,13 +52,21 @@ export class Replicator {
   constructor(
     private readonly kad: KadService,
     private readonly chunks: ChunkService,
-    private readonly opts: { replicas: number; writeQuorum: number; selfFull: boolean; selfId: string },
+    private readonly opts: {
+      replicas: number
+      writeQuorum: number
+      selfFull: boolean
+      selfId: string
+      /** peers that advertise no free capacity (membership metadata) */
+      advertisedFull?: (peerId: string) => boolean
+    },
     private readonly log: Logger,
     private readonly metrics: Metrics,
   ) {}
 
   private isFull = (c: Contact): boolean => {
     if (c.peerId === this.opts.selfId) return this.opts.selfFull
+    if (this.opts.advertisedFull?.(c.peerId)) return true
     const until = this.fullPeers.get(c.peerId)
     if (until === undefined) return false
     if (until < Date.now()) {

@@ -1,0 +1,319 @@
+import { type Contact, type Key, keyForCid, keyToHex, SystemClock } from '@swarmstore/core'
+import { type HealingAction, HealingPlanner, MemberRing, TokenBucket } from '@swarmstore/replication'
+import type { ChunkStore } from '@swarmstore/storage'
+import type { CID } from 'multiformats/cid'
+import type { Logger } from 'pino'
+import type { ChunkService } from './chunk-service.js'
+import type { Metrics } from './metrics.js'
+
+export interface HealerInit {
+  self: Contact
+  store: ChunkStore
+  chunks: ChunkService
+  replicas: number
+  /** bytes per second of repair and handoff traffic this node sends (token bucket) */
+  repairBytesPerSecond: number
+  /** grace window before re-replicating around a dead member (see replication README) */
+  graceMs?: number
+  /** how often held chunks are audited against their placement (has-lists) */
+  auditIntervalMs: number
+  /** members known to have no room (membership metadata): skipped by placement */
+  isFull?: (c: Contact) => boolean
+  isPinned?: (key: Key) => boolean
+  log: Logger
+  metrics: Metrics
+}
+
+/** Has-lists are sent in batches of at most this many CIDs (the wire's MAX_HAS_CIDS is 1024). */
+const HAS_BATCH = 1000
+/** Pushes in flight at once. */
+const PUSH_CONCURRENCY = 4
+/** Newly stored chunks are checked against their co-holders after this (batched). */
+const FRESH_CHECK_MS = 2_000
+
+/**
+ * The daemon side of healing: runs the pure HealingPlanner over the live view membership gives
+ * it, and carries out its decisions with the chunk protocol — ask "have?" in batches before
+ * sending, push what is missing (rate-limited), drop a stray copy only after every member of its
+ * placement confirmed. A periodic audit (has-lists against each chunk's placement) is the
+ * anti-entropy that repairs what events missed, e.g. a member whose chunks dir was wiped.
+ */
+export class Healer {
+  readonly planner: HealingPlanner
+  readonly view: MemberRing
+  private readonly i: HealerInit
+  private readonly cids = new Map<string, CID>()
+  private readonly bucket: TokenBucket
+  private timer: NodeJS.Timeout | undefined
+  private wakeAt: number | undefined
+  private running = false
+  private rerun = false
+  private stopped = false
+  private readonly fresh = new Set<string>()
+  private freshTimer: NodeJS.Timeout | undefined
+  private auditTimer: NodeJS.Timeout | undefined
+  repairsSent = 0
+  repairBytes = 0
+  dropped = 0
+
+  constructor(init: HealerInit) {
+    this.i = init
+    this.view = new MemberRing([init.self])
+    this.planner = new HealingPlanner({
+      self: init.self,
+      view: this.view,
+      replicas: init.replicas,
+      ...(init.graceMs !== undefined ? { graceMs: init.graceMs } : {}),
+      ...(init.isFull ? { isFull: init.isFull } : {}),
+      ...(init.isPinned ? { isPinned: init.isPinned } : {}),
+    })
+    this.bucket = new TokenBucket({
+      clock: new SystemClock(),
+      ratePerSecond: init.repairBytesPerSecond,
+      burst: Math.max(init.repairBytesPerSecond, 4 << 20),
+    })
+  }
+
+  /** Registers every chunk already on disk (after a restart) and starts the audit. */
+  async start(): Promise<void> {
+    for await (const e of this.i.store.keys()) {
+      this.cids.set(keyToHex(e.key), e.cid)
+      this.planner.hold(e.key)
+      this.fresh.add(keyToHex(e.key))
+    }
+    this.scheduleFresh()
+    this.auditTimer = setInterval(
+      () => this.audit().catch((err) => this.i.log.warn({ err }, 'audit failed')),
+      this.i.auditIntervalMs,
+    )
+    this.auditTimer.unref()
+    this.schedule()
+  }
+
+  stop(): void {
+    this.stopped = true
+    clearTimeout(this.timer)
+    clearTimeout(this.freshTimer)
+    clearInterval(this.auditTimer)
+  }
+
+  /** A chunk is now durable here (a put, a replicate, a pin). */
+  stored(cid: CID, knownHolders: Iterable<string> = []): void {
+    const key = keyForCid(cid)
+    const hex = keyToHex(key)
+    this.cids.set(hex, cid)
+    this.planner.hold(key, knownHolders)
+    this.fresh.add(hex)
+    this.scheduleFresh()
+    this.schedule()
+  }
+
+  /** Our copy is gone (quarantined as corrupt, deleted). */
+  lost(cid: CID): void {
+    const key = keyForCid(cid)
+    this.planner.release(key)
+    this.cids.delete(keyToHex(key))
+  }
+
+  /** A peer lacks a good copy (found by a read, or it answered missing). */
+  lacks(cid: CID, peerId: string): void {
+    this.planner.lacks(keyForCid(cid), peerId)
+    this.schedule()
+  }
+
+  memberUp(c: Contact): void {
+    this.view.remove(c.peerId)
+    this.view.add(c)
+    if (this.planner.memberJoined(c)) this.schedule()
+  }
+
+  memberDown(c: Contact): void {
+    if (this.view.remove(c.peerId) === undefined) return
+    if (this.planner.memberLeft(c)) this.schedule()
+  }
+
+  underReplicated(): number {
+    return this.planner.underReplicated()
+  }
+
+  private schedule(at = Date.now()): void {
+    if (this.stopped) return
+    if (this.running) {
+      this.rerun = true
+      return
+    }
+    if (this.wakeAt !== undefined && this.wakeAt <= at) return
+    clearTimeout(this.timer)
+    this.wakeAt = at
+    this.timer = setTimeout(
+      () => {
+        this.wakeAt = undefined
+        this.run().catch((err) => this.i.log.error({ err }, 'healing run failed'))
+      },
+      Math.max(0, at - Date.now()),
+    ) // io-edge
+    this.timer.unref()
+  }
+
+  private async run(): Promise<void> {
+    if (this.stopped) return
+    this.running = true
+    let next: number | undefined
+    try {
+      const { actions, nextWakeAt } = this.planner.plan(Date.now())
+      next = nextWakeAt
+      this.i.metrics.underReplicated.set(this.planner.underReplicated())
+      await this.execute(actions)
+    } finally {
+      this.running = false
+    }
+    if (this.rerun) {
+      this.rerun = false
+      this.schedule()
+    } else if (next !== undefined) this.schedule(next)
+  }
+
+  private async execute(actions: HealingAction[]): Promise<void> {
+    const byPeer = new Map<string, { to: Contact; items: { key: Key; cid: CID; reason: string }[] }>()
+    for (const a of actions) {
+      const cid = this.cids.get(keyToHex(a.key))
+      if (cid === undefined) continue
+      if (a.type === 'drop') {
+        await this.drop(a.key, cid)
+        continue
+      }
+      const e = byPeer.get(a.to.peerId) ?? { to: a.to, items: [] }
+      byPeer.set(a.to.peerId, e)
+      e.items.push({ key: a.key, cid, reason: a.reason })
+    }
+    await Promise.all([...byPeer.values()].map((e) => this.replicateTo(e.to, e.items)))
+  }
+
+  private async drop(key: Key, cid: CID): Promise<void> {
+    if (await this.i.store.isPinned(cid)) return
+    try {
+      await this.i.store.delete(cid)
+      this.dropped++
+      this.planner.release(key)
+      this.cids.delete(keyToHex(key))
+      this.i.log.debug({ cid: cid.toString() }, 'dropped a copy after its placement confirmed')
+    } catch (err) {
+      this.i.log.warn({ cid: cid.toString(), err: (err as Error).message }, 'drop failed')
+    }
+  }
+
+  /** Ask `to` which of these it has; push the rest, throttled. Every item ends confirmed or failed. */
+  private async replicateTo(to: Contact, items: { key: Key; cid: CID; reason: string }[]): Promise<void> {
+    for (let i = 0; i < items.length; i += HAS_BATCH) {
+      const part = items.slice(i, i + HAS_BATCH)
+      let have: boolean[]
+      try {
+        have = await this.i.chunks.hasAt(
+          to,
+          part.map((p) => p.cid),
+        )
+      } catch {
+        for (const p of part) this.planner.failed(p.key, to.peerId, Date.now())
+        continue
+      }
+      const missing = part.filter((p, j) => {
+        if (have[j]) this.planner.confirmed(p.key, to.peerId)
+        return !have[j]
+      })
+      let next = 0
+      const worker = async () => {
+        while (next < missing.length && !this.stopped) {
+          const p = missing[next++]!
+          await this.push(to, p)
+        }
+      }
+      await Promise.all(Array.from({ length: PUSH_CONCURRENCY }, worker))
+    }
+  }
+
+  private async push(to: Contact, p: { key: Key; cid: CID; reason: string }): Promise<void> {
+    let bytes: Uint8Array
+    try {
+      bytes = await this.i.store.get(p.cid)
+    } catch (err) {
+      this.i.log.warn(
+        { cid: p.cid.toString(), err: (err as Error).message },
+        'cannot read a chunk to replicate',
+      )
+      this.lost(p.cid)
+      return
+    }
+    for (
+      let wait = this.bucket.delayFor(bytes.byteLength);
+      wait > 0;
+      wait = this.bucket.delayFor(bytes.byteLength)
+    ) {
+      await new Promise((r) => setTimeout(r, wait)) // io-edge: rate limit
+    }
+    this.bucket.tryTake(bytes.byteLength)
+    try {
+      const r = await this.i.chunks.putTo(to, p.cid, bytes)
+      if (r.outcome === 'stored') {
+        this.planner.confirmed(p.key, to.peerId)
+        this.repairsSent++
+        this.repairBytes += bytes.byteLength
+        this.i.metrics.repairs.inc({ reason: p.reason })
+      } else this.planner.failed(p.key, to.peerId, Date.now())
+    } catch {
+      this.planner.failed(p.key, to.peerId, Date.now())
+    }
+  }
+
+  private scheduleFresh(): void {
+    if (this.freshTimer !== undefined || this.stopped) return
+    this.freshTimer = setTimeout(() => {
+      this.freshTimer = undefined
+      const keys = [...this.fresh]
+      this.fresh.clear()
+      this.check(keys).catch((err) => this.i.log.warn({ err }, 'co-holder check failed'))
+    }, FRESH_CHECK_MS)
+    this.freshTimer.unref()
+  }
+
+  /** Audit: every held chunk against its current placement. */
+  async audit(): Promise<void> {
+    await this.check([...this.cids.keys()])
+  }
+
+  /** Asks each placement member of these chunks (batched by member) whether it holds them. */
+  private async check(hexKeys: string[]): Promise<void> {
+    const byPeer = new Map<string, { to: Contact; items: { key: Key; cid: CID }[] }>()
+    for (const hex of hexKeys) {
+      const cid = this.cids.get(hex)
+      if (cid === undefined) continue
+      const key = keyForCid(cid)
+      const st = this.planner.replicaState(key)
+      if (st === undefined) continue
+      for (const m of st.placement) {
+        if (m.peerId === this.i.self.peerId) continue
+        const e = byPeer.get(m.peerId) ?? { to: m, items: [] }
+        byPeer.set(m.peerId, e)
+        e.items.push({ key, cid })
+      }
+    }
+    await Promise.all(
+      [...byPeer.values()].map(async ({ to, items }) => {
+        for (let i = 0; i < items.length; i += HAS_BATCH) {
+          const part = items.slice(i, i + HAS_BATCH)
+          const have = await this.i.chunks
+            .hasAt(
+              to,
+              part.map((p) => p.cid),
+            )
+            .catch(() => undefined)
+          if (have === undefined) continue
+          part.forEach((p, j) => {
+            if (have[j]) this.planner.confirmed(p.key, to.peerId)
+            else this.planner.lacks(p.key, to.peerId)
+          })
+        }
+      }),
+    )
+    this.schedule()
+  }
+}

@@ -1,0 +1,115 @@
+import type { Connection, Stream } from '@libp2p/interface'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { type Contact, keyForPeer, SystemClock, SystemRandom } from '@swarmstore/core'
+import {
+  decodeMessage,
+  encodeMessage,
+  MAX_MESSAGE_BYTES,
+  type MemberInfo,
+  type MemberMeta,
+  Membership,
+  type MembershipMessage,
+  type MembershipNetwork,
+  membershipProtocol,
+} from '@swarmstore/membership'
+import { encodeFrame, FrameReader } from '@swarmstore/wire'
+import type { Libp2p } from 'libp2p'
+import type { Logger } from 'pino'
+import type { PeerRpc } from './peer-rpc.js'
+
+const INBOUND_TIMEOUT_MS = 10_000
+
+async function send(stream: Stream, data: Parameters<Stream['send']>[0]): Promise<void> {
+  if (!stream.send(data)) await stream.onDrain()
+}
+
+/** A member as routing and replication see it. */
+export function memberContact(m: MemberInfo): Contact {
+  const id = peerIdFromString(m.id)
+  return { peerId: id.toString(), key: keyForPeer(id), addrs: [...m.meta.addrs] }
+}
+
+/**
+ * SWIM membership (@swarmstore/membership, pure) over libp2p: one stream per request, one
+ * length-prefixed JSON message each way, bounded by MAX_MESSAGE_BYTES and the request's timeout.
+ * The sender of an inbound message is the authenticated remote peer, never a field.
+ */
+export class MembershipService {
+  readonly membership: Membership
+  readonly protocol: string
+
+  constructor(
+    private readonly node: Libp2p,
+    private readonly rpc: PeerRpc,
+    swarm: string,
+    meta: MemberMeta,
+    private readonly log: Logger,
+    /** addresses of peers we know from elsewhere (routing), for members not yet in the table */
+    private readonly addrsOf: (id: string) => readonly string[],
+  ) {
+    this.protocol = membershipProtocol(swarm)
+    const network: MembershipNetwork = { request: (to, msg, timeoutMs) => this.request(to, msg, timeoutMs) }
+    this.membership = new Membership(
+      { clock: new SystemClock(), random: new SystemRandom(), network },
+      // epoch = start time: a restarted member outranks every record of its previous life
+      { id: node.peerId.toString(), epoch: Date.now(), meta }, // io-edge
+    )
+  }
+
+  async start(): Promise<void> {
+    await this.node.handle(
+      this.protocol,
+      (stream: Stream, conn: Connection) => {
+        this.inbound(stream, conn).catch((err) => this.log.debug({ err }, 'membership stream failed'))
+      },
+      { maxInboundStreams: 64, maxOutboundStreams: 256 },
+    )
+    this.membership.start()
+  }
+
+  private async inbound(stream: Stream, conn: Connection): Promise<void> {
+    const reader = new FrameReader(stream, {
+      maxFrameBytes: MAX_MESSAGE_BYTES,
+      timeoutMs: INBOUND_TIMEOUT_MS,
+    })
+    let msg: MembershipMessage
+    try {
+      const frame = await reader.expect()
+      msg = decodeMessage(frame)
+    } catch (err) {
+      this.rpc.badFrames++
+      this.log.warn(
+        { peer: conn.remotePeer.toString(), err: (err as Error).message },
+        'bad membership message',
+      )
+      stream.abort(err as Error)
+      return
+    }
+    try {
+      const reply = await this.membership.handle(conn.remotePeer.toString(), msg)
+      await send(stream, encodeFrame(encodeMessage(reply)))
+      await stream.close({ signal: AbortSignal.timeout(INBOUND_TIMEOUT_MS) })
+    } catch (err) {
+      stream.abort(err as Error)
+    }
+  }
+
+  private async request(to: string, msg: MembershipMessage, timeoutMs: number): Promise<MembershipMessage> {
+    const signal = AbortSignal.timeout(timeoutMs)
+    const addrs = this.membership.get(to)?.meta.addrs ?? this.addrsOf(to)
+    const id = peerIdFromString(to)
+    const contact: Contact = { peerId: id.toString(), key: keyForPeer(id), addrs: [...addrs] }
+    const started = Date.now() // io-edge
+    const stream = await this.rpc.open(contact, this.protocol, signal)
+    try {
+      await send(stream, encodeFrame(encodeMessage(msg)))
+      const reader = new FrameReader(stream, { maxFrameBytes: MAX_MESSAGE_BYTES, timeoutMs })
+      const frame = await reader.expect(Math.max(1, timeoutMs - (Date.now() - started))) // io-edge
+      stream.close().catch(() => {})
+      return decodeMessage(frame)
+    } catch (err) {
+      stream.abort(err as Error)
+      throw err
+    }
+  }
+}
