@@ -35,6 +35,7 @@ export interface ApiBackend {
   peers(): Promise<unknown[]>
   id(): { peerId: string; addrs: string[] }
   metrics(): Promise<{ contentType: string; body: string }>
+  scrub(): Promise<unknown>
 }
 
 const STATUS: Record<string, number> = {
@@ -138,6 +139,7 @@ export function createApiServer(b: ApiBackend): Server {
       if (req.method === 'GET' && u.pathname === '/v1/status') return sendJson(res, 200, await b.status())
       if (req.method === 'GET' && u.pathname === '/v1/peers') return sendJson(res, 200, await b.peers())
       if (req.method === 'GET' && u.pathname === '/v1/id') return sendJson(res, 200, b.id())
+      if (req.method === 'POST' && u.pathname === '/v1/scrub') return sendJson(res, 200, await b.scrub())
       if (req.method === 'GET' && u.pathname === '/metrics') {
         const { contentType, body } = await b.metrics()
         res.writeHead(200, { 'content-type': contentType })

@@ -21,6 +21,8 @@ export interface DaemonConfig {
   /** path to a libp2p pnet swarm key file (private swarm), or null */
   swarmKey: string | null
   logLevel: string
+  /** seconds between background scrubs (verify every chunk on disk, repair corrupt ones); 0 = off */
+  scrubInterval: number
 }
 
 export function defaultDataDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -41,6 +43,7 @@ export const DEFAULTS: Omit<DaemonConfig, 'dataDir'> = {
   chunkSize: 1024 * 1024,
   swarmKey: null,
   logLevel: 'info',
+  scrubInterval: 3600,
 }
 
 const KEYS = Object.keys(DEFAULTS) as (keyof typeof DEFAULTS)[]
@@ -108,6 +111,9 @@ function normalise(raw: Record<string, unknown>, source: string): Partial<Daemon
         break
       case 'replicas':
         out.replicas = intIn(v, what, 1, 16)
+        break
+      case 'scrubInterval':
+        out.scrubInterval = intIn(v, what, 0, 365 * 86400)
         break
       case 'writeQuorum':
         out.writeQuorum = intIn(v, what, 1, 16)

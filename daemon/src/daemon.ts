@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { boundAddrs, type Contact, keyForCid, keyForPeer, keyToHex } from '@swarmstore/core'
-import { ChunkStore } from '@swarmstore/storage'
+import { ChunkStore, toChunkCid } from '@swarmstore/storage'
 import type { Libp2p } from 'libp2p'
 import type { CID } from 'multiformats/cid'
 import { pino } from 'pino'
@@ -195,18 +195,34 @@ export async function startDaemon(flags: Partial<Record<keyof DaemonConfig, unkn
     const started = Date.now() // io-edge
 
     const getBlock = async (cid: CID, signal?: AbortSignal): Promise<Uint8Array> => {
+      let corrupt = false
       if (await store.has(cid)) {
         try {
           return await store.get(cid)
         } catch (err) {
           // corrupt here (now quarantined): fetch a good copy from a replica instead
+          corrupt = true
+          healer?.lost(cid)
+          metrics.chunksCorrupt.inc()
           log.warn(
             { cid: cid.toString(), err: (err as Error).message },
             'local chunk unusable; fetching from a replica',
           )
         }
       }
-      return replicator.get(cid, signal ? { signal } : {})
+      const bytes = await replicator.get(cid, signal ? { signal } : {})
+      if (corrupt) {
+        // read repair of our own copy: it was ours to hold
+        store.put(cid, bytes, { trusted: true }).then(
+          () => healer?.stored(cid),
+          (err) =>
+            log.warn(
+              { cid: cid.toString(), err: (err as Error).message },
+              'could not restore a corrupt copy',
+            ),
+        )
+      }
+      return bytes
     }
 
     const holders = async (cids: CID[]): Promise<Map<string, string[]>> => {
@@ -237,7 +253,59 @@ export async function startDaemon(flags: Partial<Record<keyof DaemonConfig, unkn
       return out
     }
 
+    // Scrub: read every chunk from disk (past the cache) and verify it; a corrupt or vanished copy
+    // is replaced from a replica, since it is ours to hold.
+    let scrubbing: Promise<unknown> | undefined
+    const scrub = () => {
+      scrubbing ??= (async () => {
+        const r = await store.verify({ concurrency: 2 })
+        let repaired = 0
+        for (const c of [...r.corrupt, ...r.missing]) {
+          const cid = toChunkCid(c)
+          healer?.lost(cid)
+          try {
+            const bytes = await replicator.get(cid)
+            await store.put(cid, bytes, { trusted: true })
+            healer?.stored(cid)
+            repaired++
+          } catch (err) {
+            log.warn({ cid: c, err: (err as Error).message }, 'scrub: no good replica found')
+          }
+        }
+        if (r.corrupt.length + r.missing.length > 0) metrics.chunksCorrupt.inc(r.corrupt.length)
+        log.info(
+          {
+            checked: r.checked,
+            corrupt: r.corrupt.length,
+            missing: r.missing.length,
+            repaired,
+            ms: r.durationMs,
+          },
+          'scrub',
+        )
+        return {
+          checked: r.checked,
+          corrupt: r.corrupt,
+          missing: r.missing,
+          repaired,
+          durationMs: r.durationMs,
+        }
+      })().finally(() => {
+        scrubbing = undefined
+      })
+      return scrubbing
+    }
+    if (config.scrubInterval > 0) {
+      const t = setInterval(
+        () => scrub().catch((err) => log.warn({ err }, 'scrub failed')),
+        config.scrubInterval * 1000,
+      )
+      t.unref()
+      cleanups.push(async () => clearInterval(t))
+    }
+
     const server = createApiServer({
+      scrub,
       token,
       log,
       chunkSize: config.chunkSize,
@@ -272,6 +340,11 @@ export async function startDaemon(flags: Partial<Record<keyof DaemonConfig, unkn
           replicating: replicator.pending,
           underReplicated: healer?.underReplicated() ?? 0,
           members: membership.liveCount,
+          repair: {
+            sent: healer?.repairsSent ?? 0,
+            bytes: healer?.repairBytes ?? 0,
+            dropped: healer?.dropped ?? 0,
+          },
           uptimeSeconds: Math.round((Date.now() - started) / 1000),
           memory: process.memoryUsage(),
         }

@@ -121,10 +121,23 @@ export class Healer {
     this.schedule()
   }
 
+  /**
+   * A member is new, came back, or restarted. Besides re-planning, ask it at once about the held
+   * chunks it is a placement member of: a restarted node may have lost its disk, and a returning
+   * one may hold copies we would otherwise re-send.
+   */
   memberUp(c: Contact): void {
     this.view.remove(c.peerId)
     this.view.add(c)
     if (this.planner.memberJoined(c)) this.schedule()
+    const hexes: string[] = []
+    for (const [hex, cid] of this.cids) {
+      const st = this.planner.replicaState(keyForCid(cid))
+      if (st?.placement.some((m) => m.peerId === c.peerId)) hexes.push(hex)
+    }
+    if (hexes.length > 0) {
+      setTimeout(() => this.check(hexes, c.peerId).catch(() => {}), 1000).unref() // io-edge
+    }
   }
 
   memberDown(c: Contact): void {
@@ -281,7 +294,7 @@ export class Healer {
   }
 
   /** Asks each placement member of these chunks (batched by member) whether it holds them. */
-  private async check(hexKeys: string[]): Promise<void> {
+  private async check(hexKeys: string[], only?: string): Promise<void> {
     const byPeer = new Map<string, { to: Contact; items: { key: Key; cid: CID }[] }>()
     for (const hex of hexKeys) {
       const cid = this.cids.get(hex)
@@ -290,7 +303,7 @@ export class Healer {
       const st = this.planner.replicaState(key)
       if (st === undefined) continue
       for (const m of st.placement) {
-        if (m.peerId === this.i.self.peerId) continue
+        if (m.peerId === this.i.self.peerId || (only !== undefined && m.peerId !== only)) continue
         const e = byPeer.get(m.peerId) ?? { to: m, items: [] }
         byPeer.set(m.peerId, e)
         e.items.push({ key, cid })
