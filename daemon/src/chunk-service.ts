@@ -50,6 +50,8 @@ export interface ChunkServiceInit {
 export class ChunkService {
   readonly protocol: string
   private readonly i: ChunkServiceInit
+  /** chunks being stored right now (pushed by a peer) */
+  private readonly incoming = new Set<string>()
 
   constructor(init: ChunkServiceInit) {
     this.i = init
@@ -84,12 +86,16 @@ export class ChunkService {
       this.i.metrics.chunksRefused.inc({ reason: d.reason })
       return { outcome: 'refused', reason: d.reason }
     }
+    const id = cid.toString()
+    this.incoming.add(id)
     try {
       await this.i.store.put(cid, data, { trusted: opts.trusted })
     } catch (err) {
       if (err instanceof CapacityExceededError) return { outcome: 'refused', reason: 'no-capacity' }
       if (err instanceof HashMismatchError) return { outcome: 'refused', reason: 'bad-chunk' }
       throw err
+    } finally {
+      this.incoming.delete(id)
     }
     this.i.metrics.chunksReceived.inc()
     this.i.onStored?.(cid)
@@ -141,7 +147,10 @@ export class ChunkService {
         const have: boolean[] = []
         for (const c of req.cids) {
           try {
-            have.push(await this.i.store.has(toChunkCid(c)))
+            const cid = toChunkCid(c)
+            // A copy being stored right now counts: a second healer asking in the meantime must
+            // not send the same bytes again (if that put fails, the audit finds the gap).
+            have.push(this.incoming.has(cid.toString()) || (await this.i.store.has(cid)))
           } catch {
             have.push(false)
           }

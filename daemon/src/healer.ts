@@ -1,4 +1,4 @@
-import { type Contact, type Key, keyForCid, keyToHex, SystemClock } from '@swarmstore/core'
+import { type Contact, compareKeys, type Key, keyForCid, keyToHex, SystemClock, xor } from '@swarmstore/core'
 import { type HealingAction, HealingPlanner, MemberRing, TokenBucket } from '@swarmstore/replication'
 import type { ChunkStore } from '@swarmstore/storage'
 import type { CID } from 'multiformats/cid'
@@ -30,6 +30,7 @@ const HAS_BATCH = 1000
 const PUSH_CONCURRENCY = 4
 /** Newly stored chunks are checked against their co-holders after this (batched). */
 const FRESH_CHECK_MS = 2_000
+const HANDOFF_STAGGER_MS = 2_000
 
 /**
  * The daemon side of healing: runs the pure HealingPlanner over the live view membership gives
@@ -186,8 +187,17 @@ export class Healer {
     } else if (next !== undefined) this.schedule(next)
   }
 
+  /**
+   * Handoffs are staggered like repairs: a holder waits HANDOFF_STAGGER_MS for each known holder
+   * nearer to the key than itself, and asks before it sends, so when a join moves a chunk's
+   * placement the nearest holder sends it and the others find it there (or arriving). Urgent
+   * actions (we may hold the last copy) never wait.
+   */
   private async execute(actions: HealingAction[]): Promise<void> {
-    const byPeer = new Map<string, { to: Contact; items: { key: Key; cid: CID; reason: string }[] }>()
+    const groups = new Map<
+      string,
+      { to: Contact; delay: number; items: { key: Key; cid: CID; reason: string }[] }
+    >()
     for (const a of actions) {
       const cid = this.cids.get(keyToHex(a.key))
       if (cid === undefined) continue
@@ -195,11 +205,27 @@ export class Healer {
         await this.drop(a.key, cid)
         continue
       }
-      const e = byPeer.get(a.to.peerId) ?? { to: a.to, items: [] }
-      byPeer.set(a.to.peerId, e)
-      e.items.push({ key: a.key, cid, reason: a.reason })
+      const delay = a.reason === 'handoff' && !a.urgent ? HANDOFF_STAGGER_MS * this.nearerHolders(a.key) : 0
+      const g = groups.get(`${a.to.peerId}/${delay}`) ?? { to: a.to, delay, items: [] }
+      groups.set(`${a.to.peerId}/${delay}`, g)
+      g.items.push({ key: a.key, cid, reason: a.reason })
     }
-    await Promise.all([...byPeer.values()].map((e) => this.replicateTo(e.to, e.items)))
+    await Promise.all(
+      [...groups.values()].map(async (g) => {
+        if (g.delay > 0) await new Promise((r) => setTimeout(r, g.delay)) // io-edge: stagger
+        await this.replicateTo(g.to, g.items)
+      }),
+    )
+  }
+
+  private nearerHolders(key: Key): number {
+    const selfD = xor(this.i.self.key, key)
+    let n = 0
+    for (const p of this.planner.holdersToShare(key)) {
+      const c = this.view.get(p)
+      if (c !== undefined && p !== this.i.self.peerId && compareKeys(xor(c.key, key), selfD) < 0) n++
+    }
+    return n
   }
 
   private async drop(key: Key, cid: CID): Promise<void> {
