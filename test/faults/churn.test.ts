@@ -33,7 +33,8 @@ describe('fault 3: a writer puts continuously while a random daemon is killed ev
     const end = Date.now() + 120_000
     let kills = 0
     while (Date.now() < end) {
-      await new Promise((r) => setTimeout(r, 20_000))
+      // one kill every ~20 s: 15 s up, the kill, 5 s down, the restart
+      await new Promise((r) => setTimeout(r, 15_000))
       const v = nodes[1 + Math.floor(Math.random() * (nodes.length - 1))]! // the writer's daemon stays up
       await v.kill('SIGKILL')
       kills++
