@@ -1,5 +1,5 @@
 import { resolve } from 'node:path'
-import type { Command } from 'commander'
+import { type Command, InvalidArgumentError } from 'commander'
 import { parseHostPort } from '../address.js'
 import { CliError, ExitCode } from '../errors.js'
 import { collect, type GlobalOptions, globalOptions, positiveIntArg, sizeArg } from '../options.js'
@@ -21,6 +21,7 @@ export interface DaemonFlags {
   chunkSize?: number
   swarmKey?: string
   logLevel?: string
+  scrubInterval?: number
 }
 
 /** The daemon subcommand's own options, as commander parsed them. */
@@ -35,6 +36,7 @@ export interface DaemonCommandOptions {
   chunkSize?: number
   swarmKey?: string
   logLevel?: string
+  scrubInterval?: number
 }
 
 export function registerDaemon(program: Command): void {
@@ -52,9 +54,13 @@ export function registerDaemon(program: Command): void {
       'address to tell peers instead of the listen ones (repeatable)',
       collect,
     )
-    .option('--chunk-size <bytes>', 'chunk size for puts through this node, e.g. 1M', sizeArg)
+    .option('--chunk-size <bytes>', 'swarm-wide chunk size, e.g. 1M (all daemons of a swarm must agree)', sizeArg)
     .option('--swarm-key <file>', 'pre-shared key file: only peers with the same key can connect')
     .option('--log-level <level>', 'e.g. debug, info, warn, error')
+    .option('--scrub-interval <seconds>', 'verify every stored chunk from disk this often (default 3600; 0 = off)', (v: string) => {
+      if (!/^\d+$/.test(v)) throw new InvalidArgumentError('must be a whole number of seconds')
+      return Number(v)
+    })
     .addHelpText(
       'after',
       '\nThe global --data-dir DIR (default $SWARMSTORE_DATA_DIR, $XDG_DATA_HOME/swarmstore or\n' +
@@ -103,5 +109,6 @@ export function daemonFlags(options: DaemonCommandOptions, global: GlobalOptions
   // Made absolute here so it means the file the user pointed at, whatever dir the daemon resolves from.
   if (options.swarmKey !== undefined) flags.swarmKey = resolve(options.swarmKey)
   if (options.logLevel !== undefined) flags.logLevel = options.logLevel
+  if (options.scrubInterval !== undefined) flags.scrubInterval = options.scrubInterval
   return flags
 }
