@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto'
 import { open, readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { lostFiles, putFiles, type Stat, waitHealed } from '../support/files.js'
-import { type TestDaemon, TestSwarm, waitFor } from '../support/swarm.js'
+import { type TestDaemon, useSwarm, waitFor } from '../support/swarm.js'
 
 async function chunkFile(d: TestDaemon, cid: string): Promise<string | undefined> {
   const blocks = join(d.dataDir, 'chunks', 'blocks')
@@ -16,24 +16,18 @@ async function chunkFile(d: TestDaemon, cid: string): Promise<string | undefined
 
 describe('fault 6: flipped bytes in one replica on disk', function () {
   this.timeout(240_000)
-  let swarm: TestSwarm
-  let nodes: TestDaemon[]
-  before(async () => {
-    swarm = await TestSwarm.create()
-    nodes = await swarm.start(6)
-  })
-  after(async () => swarm.destroy())
+  const ctx = useSwarm(6)
 
   it('reads never return bad bytes; the replica is repaired', async () => {
-    const files = await putFiles(nodes[0]!, swarm.root, 10, {
+    const files = await putFiles(ctx.nodes[0]!, ctx.swarm.root, 10, {
       minBytes: 1_500_000,
       maxBytes: 3_000_000,
       wait: 'all',
     })
-    await waitHealed(nodes, 30_000)
+    await waitHealed(ctx.nodes, 30_000)
     // corrupt every replica one holder has of the first file's chunks
-    const st = await nodes[0]!.api<Stat>(`/v1/stat/${files[0]!.cid}`)
-    const victim = nodes.find((n) => n.peerId === st.chunks[0]!.holders[0])!
+    const st = await ctx.nodes[0]!.api<Stat>(`/v1/stat/${files[0]!.cid}`)
+    const victim = ctx.nodes.find((n) => n.peerId === st.chunks[0]!.holders[0])!
     const damaged: { cid: string; path: string; digest: string }[] = []
     for (const c of st.chunks) {
       if (!c.holders.includes(victim.peerId)) continue
@@ -49,8 +43,8 @@ describe('fault 6: flipped bytes in one replica on disk', function () {
     }
     assert.ok(damaged.length > 0)
     // reads through the damaged node itself (its local copy is tried first) and through others
-    for (const via of [victim, ...nodes.filter((n) => n !== victim)]) {
-      assert.deepEqual(await lostFiles(via, swarm.root, [files[0]!]), [], `bad bytes through ${via.name}`)
+    for (const via of [victim, ...ctx.nodes.filter((n) => n !== victim)]) {
+      assert.deepEqual(await lostFiles(via, ctx.swarm.root, [files[0]!]), [], `bad bytes through ${via.name}`)
     }
     // the daemon's cache may still hold the good bytes: the scrub (hourly in the background;
     // here asked for through the API, as an operator would) reads past it, from disk
@@ -80,6 +74,6 @@ describe('fault 6: flipped bytes in one replica on disk', function () {
       500,
     )
     assert.ok((await victim.api<{ quarantined: number }>('/v1/status')).quarantined >= damaged.length)
-    assert.deepEqual(await lostFiles(nodes[5]!, swarm.root, files), [])
+    assert.deepEqual(await lostFiles(ctx.nodes[5]!, ctx.swarm.root, files), [])
   })
 })

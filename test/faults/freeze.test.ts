@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { lostFiles, misplaced, putFiles, waitDeclaredDead, waitHealed } from '../support/files.js'
-import { type TestDaemon, TestSwarm, waitFor } from '../support/swarm.js'
+import { type TestDaemon, useSwarm, waitFor } from '../support/swarm.js'
 
 async function deathsOf(observers: TestDaemon[], peerId: string): Promise<number> {
   const views = await Promise.all(
@@ -11,20 +11,11 @@ async function deathsOf(observers: TestDaemon[], peerId: string): Promise<number
 
 describe('fault 7: freeze a daemon (SIGSTOP)', function () {
   this.timeout(300_000)
-  let swarm: TestSwarm
-  let nodes: TestDaemon[]
-  before(async () => {
-    swarm = await TestSwarm.create()
-    nodes = await swarm.start(6)
-  })
-  after(async () => {
-    for (const n of nodes) n.proc?.kill('SIGCONT')
-    await swarm.destroy()
-  })
+  const ctx = useSwarm(6)
 
   it('frozen 2 s: no one declares it dead', async () => {
-    const v = nodes[1]!
-    const others = nodes.filter((n) => n !== v)
+    const v = ctx.nodes[1]!
+    const others = ctx.nodes.filter((n) => n !== v)
     v.proc!.kill('SIGSTOP')
     let worst = 0
     const until = Date.now() + 2000
@@ -43,18 +34,22 @@ describe('fault 7: freeze a daemon (SIGSTOP)', function () {
   })
 
   it('frozen 60 s: declared dead and repaired around; on SIGCONT it rejoins and surplus copies are trimmed', async () => {
-    const files = await putFiles(nodes[0]!, swarm.root, 40, { minBytes: 1, maxBytes: 2_000_000, wait: 'all' })
-    await waitHealed(nodes, 30_000)
-    const v = nodes[3]!
-    const others = nodes.filter((n) => n !== v)
+    const files = await putFiles(ctx.nodes[0]!, ctx.swarm.root, 40, {
+      minBytes: 1,
+      maxBytes: 2_000_000,
+      wait: 'all',
+    })
+    await waitHealed(ctx.nodes, 30_000)
+    const v = ctx.nodes[3]!
+    const others = ctx.nodes.filter((n) => n !== v)
     const held = (await v.status()).chunks
     assert.ok(held > 0)
     v.proc!.kill('SIGSTOP')
     const t0 = Date.now()
     const detectMs = await waitDeclaredDead(others, v.peerId, 30_000)
     await waitHealed(others, 50_000)
-    assert.deepEqual(await misplaced(others[0]!, files, others), [], 'placed on the R closest live nodes')
-    assert.deepEqual(await lostFiles(others[1]!, swarm.root, files), [])
+    assert.deepEqual(await misplaced(others[0]!, files, others), [], 'placed on the R closest live ctx.nodes')
+    assert.deepEqual(await lostFiles(others[1]!, ctx.swarm.root, files), [])
     const left = 60_000 - (Date.now() - t0)
     if (left > 0) await new Promise((r) => setTimeout(r, left))
     v.proc!.kill('SIGCONT')
@@ -72,11 +67,11 @@ describe('fault 7: freeze a daemon (SIGSTOP)', function () {
     // back in the placement: every block again on exactly its R closest of all six, surplus dropped
     await waitFor(
       'placement converged on all six',
-      async () => (await misplaced(nodes[0]!, files, nodes)).length === 0,
+      async () => (await misplaced(ctx.nodes[0]!, files, ctx.nodes)).length === 0,
       90_000,
       2000,
     )
-    assert.deepEqual(await lostFiles(nodes[5]!, swarm.root, files), [])
+    assert.deepEqual(await lostFiles(ctx.nodes[5]!, ctx.swarm.root, files), [])
     console.log(`      detected in ${detectMs / 1000}s; ${held} chunks on the frozen node`)
   })
 })

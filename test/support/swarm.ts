@@ -236,3 +236,20 @@ export class TestSwarm {
 export function sha256(b: Uint8Array): string {
   return createHash('sha256').update(b).digest('hex')
 }
+
+/**
+ * Registers mocha hooks that start `n` joined daemons before the suite and destroy them after;
+ * the returned object is filled in by the time the tests run.
+ */
+export function useSwarm(n: number, opts: DaemonOpts = {}): { swarm: TestSwarm; nodes: TestDaemon[] } {
+  const ctx = {} as { swarm: TestSwarm; nodes: TestDaemon[] }
+  before(async () => {
+    ctx.swarm = await TestSwarm.create()
+    ctx.nodes = await ctx.swarm.start(n, opts)
+  })
+  after(async () => {
+    for (const d of ctx.swarm?.daemons ?? []) d.proc?.kill('SIGCONT') // a test may have frozen one
+    await ctx.swarm?.destroy()
+  })
+  return ctx
+}
