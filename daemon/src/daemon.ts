@@ -36,6 +36,8 @@ const DAEMON_VERSION = '0.1.0'
 const REPAIR_BYTES_PER_SECOND = 100 * 1024 * 1024
 /** Every held chunk is checked against its placement this often (anti-entropy by has-lists). */
 const AUDIT_INTERVAL_MS = 60_000
+/** How often free capacity is re-checked for the membership metadata. */
+const CAPACITY_ADVERT_MS = 15_000
 
 /** Strip `/p2p/<id>`: contacts carry the id separately. */
 function dialAddr(ma: string): string {
@@ -124,21 +126,44 @@ export async function startDaemon(flags: Partial<Record<keyof DaemonConfig, unkn
       onCorrupt: (cid) => healer?.lost(cid),
     })
     const settingsMeta = { r: String(config.replicas), cs: String(config.chunkSize) }
+    const freeBytes = async () => (config.capacity === 0 ? 0 : (await store.stats()).freeBytes)
+    const meta = {
+      addrs: myAddrs(),
+      capacityFree: await freeBytes(),
+      settings: settingsMeta,
+      version: DAEMON_VERSION,
+    }
     const members = new MembershipService(
       node,
       rpc,
       config.swarm,
-      {
-        addrs: myAddrs(),
-        capacityFree: config.capacity === 0 ? 0 : Number.MAX_SAFE_INTEGER,
-        settings: settingsMeta,
-        version: DAEMON_VERSION,
-      },
+      meta,
       log,
       (id) => kad.kad.contacts().find((c) => c.peerId === id)?.addrs ?? [],
     )
     const membership = members.membership
-    const advertisedFull = (peerId: string) => membership.get(peerId)?.meta.capacityFree === 0
+    // a member with less room than one chunk is full: placement skips it (it keeps what it has)
+    const advertisedFull = (peerId: string) => {
+      const free = membership.get(peerId)?.meta.capacityFree
+      return free !== undefined && free < config.chunkSize
+    }
+    // Re-advertise free capacity when it crosses "full" or moves by a quarter (each change bumps
+    // our incarnation and is gossiped, so not on every put).
+    let advertised = meta.capacityFree
+    const capacityTimer = setInterval(async () => {
+      try {
+        const free = await freeBytes()
+        const crossed = free < config.chunkSize !== advertised < config.chunkSize
+        if (crossed || Math.abs(free - advertised) > 0.25 * Math.max(advertised, 1)) {
+          advertised = free
+          membership.setMeta({ ...meta, addrs: myAddrs(), capacityFree: free })
+        }
+      } catch {
+        // stats failed (store closing): try again next time
+      }
+    }, CAPACITY_ADVERT_MS)
+    capacityTimer.unref()
+    cleanups.push(async () => clearInterval(capacityTimer))
     healer = new Healer({
       self,
       store,
