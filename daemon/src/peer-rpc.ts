@@ -9,9 +9,11 @@ import {
   encodeRequest,
   FrameReader,
   maxFrameBytes,
+  ReadTimeoutError,
   type Reply,
   type Request,
   type Settings,
+  sessionProtocolId,
 } from '@swarmstore/wire'
 import type { Libp2p } from 'libp2p'
 import type { Logger } from 'pino'
@@ -21,6 +23,24 @@ import { PeerError, SettingsMismatchError, TimeoutError } from './errors.js'
 export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000
 /** An inbound stream must deliver its request within this. */
 const INBOUND_READ_TIMEOUT_MS = 10_000
+/** An inbound session stream with no request begun for this long is closed (cleanly). */
+const SESSION_SERVER_IDLE_MS = 30_000
+/** An outbound session stream unused for this long is closed (well before the server's idle close). */
+const SESSION_CLIENT_IDLE_MS = 5_000
+/** Idle session streams kept per peer and protocol. */
+const MAX_IDLE_SESSIONS = 16
+/** A peer that answered a session negotiation with the one-request protocol is asked so for this long. */
+const NO_SESSION_MS = 10 * 60_000
+/** Our announced addresses are recomputed at most this often (they go into every request). */
+const ADDRS_TTL_MS = 1_000
+
+/** An outbound stream and its reader; `session` streams go back to the pool after a clean reply. */
+interface Outbound {
+  stream: Stream
+  reader: FrameReader
+  session: boolean
+  idleTimer?: NodeJS.Timeout
+}
 
 export type Handler = (from: Contact, req: Request) => Promise<Reply> | Reply
 
@@ -48,6 +68,11 @@ export class PeerRpc {
   private readonly log: Logger
   private readonly maxFrame: number
   private readonly mismatched = new Set<string>()
+  /** idle outbound session streams, by `${peerId} ${protocol}` */
+  private readonly idle = new Map<string, Outbound[]>()
+  /** peers that do not speak the session protocols, until when */
+  private readonly noSession = new Map<string, number>()
+  private addrCache: { at: number; addrs: string[] } | undefined
   /** malformed frames received, by protocol (for metrics) */
   badFrames = 0
 
@@ -64,24 +89,38 @@ export class PeerRpc {
   }
 
   base() {
-    return { v: 0, r: this.settings.r, cs: this.settings.cs, addrs: this.addrs() }
+    const now = Date.now() // io-edge
+    let c = this.addrCache
+    if (c === undefined || now - c.at > ADDRS_TTL_MS) {
+      c = { at: now, addrs: this.addrs() }
+      this.addrCache = c
+    }
+    return { v: 0, r: this.settings.r, cs: this.settings.cs, addrs: c.addrs }
   }
 
   contactOf(peer: PeerId, addrs: string[]): Contact {
     return { peerId: peer.toString(), key: keyForPeer(peer), addrs }
   }
 
-  /** Registers a protocol handler. `maxInboundStreams` caps concurrent requests per connection. */
+  /**
+   * Registers a protocol handler, on the one-request protocol and on its session variant.
+   * `maxInboundStreams` caps concurrent requests per connection (per variant).
+   */
   async serve(protocol: string, handler: Handler, maxInboundStreams: number): Promise<void> {
-    await this.node.handle(
-      protocol,
-      (stream: Stream, connection: Connection) => {
-        this.handleStream(protocol, stream, connection, handler).catch((err) => {
-          this.log.debug({ err, protocol }, 'inbound stream failed')
-        })
-      },
-      { maxInboundStreams, maxOutboundStreams: 256 },
-    )
+    for (const [id, session] of [
+      [protocol, false],
+      [sessionProtocolId(protocol), true],
+    ] as const) {
+      await this.node.handle(
+        id,
+        (stream: Stream, connection: Connection) => {
+          this.handleStream(protocol, stream, connection, handler, session).catch((err) => {
+            this.log.debug({ err, protocol }, 'inbound stream failed')
+          })
+        },
+        { maxInboundStreams, maxOutboundStreams: 256 },
+      )
+    }
   }
 
   private async handleStream(
@@ -89,63 +128,83 @@ export class PeerRpc {
     stream: Stream,
     conn: Connection,
     handler: Handler,
+    session: boolean,
   ): Promise<void> {
     const reader = new FrameReader(stream, {
       maxFrameBytes: this.maxFrame,
       timeoutMs: INBOUND_READ_TIMEOUT_MS,
     })
-    let req: Request
-    try {
-      const frame = await reader.next()
-      if (frame === null) {
-        await stream.close()
+    // One request per stream, or (session) one after the other until the peer closes or idles.
+    for (let first = true; ; first = false) {
+      let req: Request
+      try {
+        const frame = await reader.next(INBOUND_READ_TIMEOUT_MS, first ? undefined : SESSION_SERVER_IDLE_MS)
+        if (frame === null) {
+          await stream.close()
+          return
+        }
+        req = decodeRequest(frame)
+      } catch (err) {
+        if (!first && err instanceof ReadTimeoutError && reader.buffered === 0) {
+          // an idle session between requests: not a bad frame
+          try {
+            await stream.close({ signal: AbortSignal.timeout(1000) })
+          } catch {
+            stream.abort(err)
+          }
+          return
+        }
+        this.badFrames++
+        const e = err as Error & { code?: string }
+        this.log.warn(
+          { peer: conn.remotePeer.toString(), protocol, code: e.code, reason: e.message },
+          'bad request',
+        )
+        // Tell the peer why, then reset: the stream's remaining bytes are not trusted.
+        try {
+          await send(
+            stream,
+            encodeReply({ t: 'err', code: e.code ?? 'BAD_MESSAGE', msg: e.message.slice(0, 500) }),
+          )
+          await stream.close({ signal: AbortSignal.timeout(1000) })
+        } catch {
+          stream.abort(e)
+        }
         return
       }
-      req = decodeRequest(frame)
-    } catch (err) {
-      this.badFrames++
-      const e = err as Error & { code?: string }
-      this.log.warn(
-        { peer: conn.remotePeer.toString(), protocol, code: e.code, msg: e.message },
-        'bad request',
-      )
-      // Tell the peer why, then reset: the stream's remaining bytes are not trusted.
-      try {
-        await send(
-          stream,
-          encodeReply({ t: 'err', code: e.code ?? 'BAD_MESSAGE', msg: e.message.slice(0, 500) }),
-        )
-        await stream.close({ signal: AbortSignal.timeout(1000) })
-      } catch {
-        stream.abort(e)
+      let reply: Reply
+      if (req.r !== this.settings.r || req.cs !== this.settings.cs) {
+        reply = {
+          t: 'err',
+          code: 'SETTINGS_MISMATCH',
+          msg: `swarm settings differ: this node has replicas=${this.settings.r} chunkSize=${this.settings.cs}, you sent replicas=${req.r} chunkSize=${req.cs}`,
+        }
+      } else {
+        try {
+          reply = await handler(this.contactOf(conn.remotePeer, req.addrs), req)
+        } catch (err) {
+          const e = err as Error & { code?: string }
+          this.log.error({ err, protocol, t: req.t }, 'handler failed')
+          reply = { t: 'err', code: e.code ?? 'INTERNAL', msg: e.message.slice(0, 500) }
+        }
       }
-      return
-    }
-    let reply: Reply
-    if (req.r !== this.settings.r || req.cs !== this.settings.cs) {
-      reply = {
-        t: 'err',
-        code: 'SETTINGS_MISMATCH',
-        msg: `swarm settings differ: this node has replicas=${this.settings.r} chunkSize=${this.settings.cs}, you sent replicas=${req.r} chunkSize=${req.cs}`,
-      }
-    } else {
       try {
-        reply = await handler(this.contactOf(conn.remotePeer, req.addrs), req)
+        await send(stream, encodeReply(reply))
+        if (!session) {
+          await stream.close({ signal: AbortSignal.timeout(INBOUND_READ_TIMEOUT_MS) })
+          return
+        }
       } catch (err) {
-        const e = err as Error & { code?: string }
-        this.log.error({ err, protocol, t: req.t }, 'handler failed')
-        reply = { t: 'err', code: e.code ?? 'INTERNAL', msg: e.message.slice(0, 500) }
+        stream.abort(err as Error)
+        return
       }
-    }
-    try {
-      await send(stream, encodeReply(reply))
-      await stream.close({ signal: AbortSignal.timeout(INBOUND_READ_TIMEOUT_MS) })
-    } catch (err) {
-      stream.abort(err as Error)
     }
   }
 
-  /** Opens a stream to `to` (reusing a connection when there is one) and exchanges one request. */
+  /**
+   * Exchanges one request with `to`: on an idle session stream when there is one, else on a new
+   * stream (session protocol first, the one-request protocol for peers without it).
+   */
   async request(
     to: Contact,
     protocol: string,
@@ -154,25 +213,38 @@ export class PeerRpc {
   ): Promise<Reply> {
     const signal = AbortSignal.timeout(timeoutMs)
     const started = Date.now() // io-edge
-    let stream: Stream
-    try {
-      stream = await this.open(to, protocol, signal)
-    } catch (err) {
-      if (signal.aborted) throw new TimeoutError(`${to.peerId}: no stream within ${timeoutMs} ms`)
-      throw err
-    }
-    try {
-      await send(stream, encodeRequest(req))
-      const reader = new FrameReader(stream, { maxFrameBytes: this.maxFrame, timeoutMs })
-      const frame = await reader.expect(Math.max(1, timeoutMs - (Date.now() - started))) // io-edge
-      const reply = decodeReply(frame)
-      stream.close().catch(() => {})
+    const key = `${to.peerId} ${protocol}`
+    for (let attempt = 0; ; attempt++) {
+      let out = this.takeIdle(key)
+      const reused = out !== undefined
+      if (out === undefined) {
+        try {
+          out = await this.openOutbound(to, protocol, signal, timeoutMs)
+        } catch (err) {
+          if (signal.aborted) throw new TimeoutError(`${to.peerId}: no stream within ${timeoutMs} ms`)
+          throw err
+        }
+      }
+      let reply: Reply
+      try {
+        await send(out.stream, encodeRequest(req))
+        const frame = await out.reader.expect(Math.max(1, timeoutMs - (Date.now() - started))) // io-edge
+        reply = decodeReply(frame)
+      } catch (err) {
+        out.stream.abort(err as Error)
+        // An idle session the peer closed meanwhile (restart, its idle timeout): once more, fresh.
+        // Every request is idempotent, so a second copy of one that did arrive is harmless.
+        if (reused && attempt === 0 && !signal.aborted && !(err instanceof ReadTimeoutError)) continue
+        throw err
+      }
+      if (out.session && reply.t !== 'err') this.putIdle(key, out)
+      else out.stream.close().catch(() => {})
       if (reply.t === 'err') {
         if (reply.code === 'SETTINGS_MISMATCH') {
           if (!this.mismatched.has(to.peerId)) {
             this.mismatched.add(to.peerId)
             this.log.error(
-              { peer: to.peerId, msg: reply.msg },
+              { peer: to.peerId, reason: reply.msg },
               'SETTINGS_MISMATCH: this peer runs the swarm with other settings; not using it',
             )
           }
@@ -181,14 +253,75 @@ export class PeerRpc {
         throw new PeerError(reply.code, `${to.peerId}: ${reply.msg}`)
       }
       return reply
-    } catch (err) {
-      stream.abort(err as Error)
-      throw err
     }
   }
 
+  private async openOutbound(
+    to: Contact,
+    protocol: string,
+    signal: AbortSignal,
+    timeoutMs: number,
+  ): Promise<Outbound> {
+    const until = this.noSession.get(to.peerId)
+    const trySession = until === undefined || until < Date.now()
+    const session = sessionProtocolId(protocol)
+    const stream = await this.open(to, trySession ? [session, protocol] : protocol, signal)
+    const isSession = stream.protocol === session
+    if (trySession && !isSession) this.noSession.set(to.peerId, Date.now() + NO_SESSION_MS)
+    return {
+      stream,
+      reader: new FrameReader(stream, { maxFrameBytes: this.maxFrame, timeoutMs }),
+      session: isSession,
+    }
+  }
+
+  private takeIdle(key: string): Outbound | undefined {
+    const list = this.idle.get(key)
+    if (list === undefined) return undefined
+    for (let out = list.pop(); out !== undefined; out = list.pop()) {
+      clearTimeout(out.idleTimer)
+      const s = out.stream
+      if (
+        s.status === 'open' &&
+        s.writeStatus === 'writable' &&
+        s.readStatus !== 'closed' &&
+        s.remoteWriteStatus === 'writable' &&
+        out.reader.buffered === 0
+      ) {
+        if (list.length === 0) this.idle.delete(key)
+        return out
+      }
+      s.abort(new Error('stale session stream'))
+    }
+    this.idle.delete(key)
+    return undefined
+  }
+
+  private putIdle(key: string, out: Outbound): void {
+    let list = this.idle.get(key)
+    if (list === undefined) {
+      list = []
+      this.idle.set(key, list)
+    }
+    if (list.length >= MAX_IDLE_SESSIONS || out.reader.buffered !== 0) {
+      out.stream.close().catch(() => {})
+      return
+    }
+    list.push(out)
+    out.idleTimer = setTimeout(() => {
+      const l = this.idle.get(key)
+      const i = l?.indexOf(out) ?? -1
+      if (i >= 0) {
+        l!.splice(i, 1)
+        if (l!.length === 0) this.idle.delete(key)
+      }
+      out.stream.close().catch(() => {})
+    }, SESSION_CLIENT_IDLE_MS) // io-edge
+    out.idleTimer.unref()
+  }
+
   /** A stream to `to` on `protocol`, dialling its addresses when not connected. */
-  async open(to: Contact, protocol: string, signal: AbortSignal): Promise<Stream> {
+  async open(to: Contact, protocol: string | string[], signal: AbortSignal): Promise<Stream> {
     const peer = peerIdFromString(to.peerId)
     if (this.node.getConnections(peer).length === 0 && to.addrs.length > 0) {
       const addrs = to.addrs.flatMap((a) => {

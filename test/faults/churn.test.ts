@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto'
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { lostFiles, type PutFile, waitHealed } from '../support/files.js'
-import { sha256, type TestDaemon, useSwarm } from '../support/swarm.js'
+import { sha256, useSwarm } from '../support/swarm.js'
 
 describe('fault 3: a writer puts continuously while a random daemon is killed every 20 s', function () {
   this.timeout(420_000)

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { cidKey, lostFiles, misplaced, putFiles, rClosest, type Stat, waitHealed } from '../support/files.js'
-import { type TestDaemon, useSwarm, waitFor } from '../support/swarm.js'
+import { useSwarm, waitFor } from '../support/swarm.js'
 
 interface RepairStatus {
   repair: { sent: number; bytes: number; dropped: number }

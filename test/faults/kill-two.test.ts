@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { lostFiles, misplaced, putFiles, waitDeclaredDead, waitHealed } from '../support/files.js'
-import { type TestDaemon, useSwarm } from '../support/swarm.js'
+import { useSwarm } from '../support/swarm.js'
 
 describe('fault 2: kill 2 of 6 at the same moment', function () {
   this.timeout(240_000)

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { lostFiles, misplaced, putFiles, waitDeclaredDead, waitHealed } from '../support/files.js'
-import { type TestDaemon, useSwarm } from '../support/swarm.js'
+import { useSwarm } from '../support/swarm.js'
 
 describe('fault 1: kill -9 one of 6 daemons', function () {
   this.timeout(240_000)

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { lostFiles, misplaced, putFiles, waitHealed } from '../support/files.js'
-import { type TestDaemon, useSwarm, waitFor } from '../support/swarm.js'
+import { useSwarm, waitFor } from '../support/swarm.js'
 
 describe('fault 5: a daemon whose data is wiped', function () {
   this.timeout(300_000)

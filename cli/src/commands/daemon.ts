@@ -54,13 +54,21 @@ export function registerDaemon(program: Command): void {
       'address to tell peers instead of the listen ones (repeatable)',
       collect,
     )
-    .option('--chunk-size <bytes>', 'swarm-wide chunk size, e.g. 1M (all daemons of a swarm must agree)', sizeArg)
+    .option(
+      '--chunk-size <bytes>',
+      'swarm-wide chunk size, e.g. 1M (all daemons of a swarm must agree)',
+      sizeArg,
+    )
     .option('--swarm-key <file>', 'pre-shared key file: only peers with the same key can connect')
     .option('--log-level <level>', 'e.g. debug, info, warn, error')
-    .option('--scrub-interval <seconds>', 'verify every stored chunk from disk this often (default 3600; 0 = off)', (v: string) => {
-      if (!/^\d+$/.test(v)) throw new InvalidArgumentError('must be a whole number of seconds')
-      return Number(v)
-    })
+    .option(
+      '--scrub-interval <seconds>',
+      'verify every stored chunk from disk this often (default 3600; 0 = off)',
+      (v: string) => {
+        if (!/^\d+$/.test(v)) throw new InvalidArgumentError('must be a whole number of seconds')
+        return Number(v)
+      },
+    )
     .addHelpText(
       'after',
       '\nThe global --data-dir DIR (default $SWARMSTORE_DATA_DIR, $XDG_DATA_HOME/swarmstore or\n' +

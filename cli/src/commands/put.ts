@@ -73,7 +73,11 @@ async function openInput(file: string): Promise<{ stream: Readable; size: number
     throw new CliError('BAD_ARGUMENTS', ExitCode.BAD_ARGUMENTS, `${file} is a directory; put takes one file`)
   }
   // A pipe or device has no size up front; the bar then counts bytes without a total.
-  return { stream: handle.createReadStream(), size: stat.isFile() ? stat.size : undefined }
+  // 1 MiB reads (the default is 64 KiB): a sixteenth of the reads, HTTP chunks and socket writes.
+  return {
+    stream: handle.createReadStream({ highWaterMark: 1 << 20 }),
+    size: stat.isFile() ? stat.size : undefined,
+  }
 }
 
 async function readResult(res: IncomingMessage): Promise<PutResult> {

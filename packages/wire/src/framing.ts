@@ -38,8 +38,21 @@ export class FrameReader {
     this.init = init
   }
 
-  /** The next frame's payload, or `null` at a clean end of stream (between frames). */
-  async next(timeoutMs = this.init.timeoutMs): Promise<Uint8Array | null> {
+  /** Bytes received and not yet returned as a frame (0 = between frames). */
+  get buffered(): number {
+    return this.buf.byteLength
+  }
+
+  /**
+   * The next frame's payload, or `null` at a clean end of stream (between frames). With `idleMs`
+   * (a stream that carries a series of requests), the frame may take that long to begin; the
+   * `timeoutMs` deadline for the whole frame then runs from its first byte. A timeout before the
+   * first byte leaves `buffered` at 0.
+   */
+  async next(timeoutMs = this.init.timeoutMs, idleMs?: number): Promise<Uint8Array | null> {
+    if (idleMs !== undefined && this.buf.byteLength === 0 && !this.ended) {
+      await this.pull(idleMs, idleMs) // io-edge
+    }
     const deadline = Date.now() + timeoutMs // io-edge: a read deadline on a real stream
     for (;;) {
       const frame = this.tryFrame()

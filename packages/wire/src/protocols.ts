@@ -23,3 +23,15 @@ export function protocolId(swarm: string, name: ProtocolName): string {
   assertSwarmName(swarm)
   return `/swarmstore/${swarm}/${name}/${PROTOCOL_MAJOR}`
 }
+
+/**
+ * The session variant of a protocol: the same messages and framing, but a stream carries a series
+ * of request/reply exchanges (one at a time) instead of exactly one, so a busy pair of peers does
+ * not pay a stream opening, a protocol negotiation and a fresh flow-control window per request.
+ * A peer that does not know it is asked on the one-request protocol instead.
+ */
+export function sessionProtocolId(protocol: string): string {
+  // /swarmstore/<swarm>/<name>/<major> → /swarmstore/<swarm>/<name>-session/<major>
+  const i = protocol.lastIndexOf('/')
+  return `${protocol.slice(0, i)}-session${protocol.slice(i)}`
+}

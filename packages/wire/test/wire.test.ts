@@ -17,6 +17,7 @@ import {
   protocolId,
   ReadTimeoutError,
   type Request,
+  sessionProtocolId,
   UnexpectedEndError,
 } from '../src/index.js'
 
@@ -176,5 +177,6 @@ describe('wire: messages', () => {
   it('protocol ids carry swarm and major', () => {
     assert.equal(protocolId('lab', 'kad'), '/swarmstore/lab/kad/1')
     assert.throws(() => protocolId('Bad Name', 'kad'))
+    assert.equal(sessionProtocolId(protocolId('lab', 'chunk')), '/swarmstore/lab/chunk-session/1')
   })
 })
