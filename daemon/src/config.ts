@@ -23,6 +23,10 @@ export interface DaemonConfig {
   logLevel: string
   /** seconds between background scrubs (verify every chunk on disk, repair corrupt ones); 0 = off */
   scrubInterval: number
+  /** seconds a gap left by a dead member waits before it is re-replicated (false deaths cost nothing) */
+  repairGrace: number
+  /** bytes per second of repair and handoff traffic this node sends */
+  repairRate: number
 }
 
 export function defaultDataDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -44,6 +48,8 @@ export const DEFAULTS: Omit<DaemonConfig, 'dataDir'> = {
   swarmKey: null,
   logLevel: 'info',
   scrubInterval: 3600,
+  repairGrace: 5,
+  repairRate: 50 * 1024 * 1024,
 }
 
 const KEYS = Object.keys(DEFAULTS) as (keyof typeof DEFAULTS)[]
@@ -111,6 +117,12 @@ function normalise(raw: Record<string, unknown>, source: string): Partial<Daemon
         break
       case 'replicas':
         out.replicas = intIn(v, what, 1, 16)
+        break
+      case 'repairGrace':
+        out.repairGrace = intIn(v, what, 0, 86400)
+        break
+      case 'repairRate':
+        out.repairRate = intIn(parseBytes(v as string | number, what), what, 64 * 1024, 2 ** 40)
         break
       case 'scrubInterval':
         out.scrubInterval = intIn(v, what, 0, 365 * 86400)

@@ -32,8 +32,6 @@ export interface Daemon {
 }
 
 const DAEMON_VERSION = '0.1.0'
-/** Repair and handoff traffic a node sends, at most (foreground gets stay responsive). */
-const REPAIR_BYTES_PER_SECOND = 100 * 1024 * 1024
 /** Every held chunk is checked against its placement this often (anti-entropy by has-lists). */
 const AUDIT_INTERVAL_MS = 60_000
 /** How often free capacity is re-checked for the membership metadata. */
@@ -169,7 +167,8 @@ export async function startDaemon(flags: Partial<Record<keyof DaemonConfig, unkn
       store,
       chunks,
       replicas: config.replicas,
-      repairBytesPerSecond: REPAIR_BYTES_PER_SECOND,
+      repairBytesPerSecond: config.repairRate,
+      graceMs: config.repairGrace * 1000,
       auditIntervalMs: AUDIT_INTERVAL_MS,
       isFull: (c) => c.peerId !== selfId && advertisedFull(c.peerId),
       log,
@@ -374,14 +373,33 @@ export async function startDaemon(flags: Partial<Record<keyof DaemonConfig, unkn
           memory: process.memoryUsage(),
         }
       },
-      peers: async () =>
-        kad.kad.contacts().map((c) => ({
+      // routing contacts, plus members routing no longer lists (dead or left ones stay visible)
+      peers: async () => {
+        const out = kad.kad.contacts().map((c) => ({
           peerId: c.peerId,
           addrs: c.addrs,
           key: keyToHex(c.key),
           connected: node.getConnections(peerIdFromString(c.peerId)).length > 0,
           state: membership.get(c.peerId)?.state ?? 'unknown',
-        })),
+        }))
+        const listed = new Set(out.map((p) => p.peerId))
+        for (const m of membership.members(['alive', 'suspect', 'dead', 'left'])) {
+          if (m.id === selfId || listed.has(m.id)) continue
+          try {
+            const c = memberContact(m)
+            out.push({
+              peerId: c.peerId,
+              addrs: c.addrs,
+              key: keyToHex(c.key),
+              connected: node.getConnections(peerIdFromString(c.peerId)).length > 0,
+              state: m.state,
+            })
+          } catch {
+            // not a peer id: not listed
+          }
+        }
+        return out
+      },
       id: () => ({ peerId: selfId, addrs: node.getMultiaddrs().map((m) => m.toString()) }),
       metrics: async () => {
         const s = await store.stats()

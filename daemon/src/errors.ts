@@ -56,3 +56,10 @@ export class BadRequestError extends SwarmstoreError {
     super('BAD_REQUEST', message)
   }
 }
+
+/** The peers that should have a chunk did not answer in time (they may still have it). */
+export class UnavailableError extends SwarmstoreError {
+  constructor(message: string) {
+    super('UNAVAILABLE', message)
+  }
+}

@@ -241,10 +241,16 @@ export class Healer {
     }
   }
 
-  /** Ask `to` which of these it has; push the rest, throttled. Every item ends confirmed or failed. */
+  /**
+   * Ask `to` which of these it has, a few at a time right before sending them, and push the rest,
+   * throttled. Asking per small group (not once for the whole batch) matters: another holder may be
+   * filling the same gaps a couple of seconds ahead of us, and a copy it has sent — or is sending —
+   * is not sent twice. Every item ends confirmed or failed.
+   */
   private async replicateTo(to: Contact, items: { key: Key; cid: CID; reason: string }[]): Promise<void> {
-    for (let i = 0; i < items.length; i += HAS_BATCH) {
-      const part = items.slice(i, i + HAS_BATCH)
+    const group = PUSH_CONCURRENCY * 2
+    for (let i = 0; i < items.length && !this.stopped; i += group) {
+      const part = items.slice(i, i + group)
       let have: boolean[]
       try {
         have = await this.i.chunks.hasAt(

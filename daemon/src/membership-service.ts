@@ -77,12 +77,17 @@ export class MembershipService {
       const frame = await reader.expect()
       msg = decodeMessage(frame)
     } catch (err) {
-      this.rpc.badFrames++
-      this.log.warn(
-        { peer: conn.remotePeer.toString(), err: (err as Error).message },
-        'bad membership message',
-      )
-      stream.abort(err as Error)
+      const e = err as Error & { code?: string }
+      // a reset or an end before a frame is the sender giving up (a probe timeout), not a bad message
+      if (
+        e.code === 'BAD_MESSAGE' ||
+        e.code === 'FRAME_TOO_LARGE' ||
+        e.code === 'MEMBERSHIP_INVALID_MESSAGE'
+      ) {
+        this.rpc.badFrames++
+        this.log.warn({ peer: conn.remotePeer.toString(), reason: e.message }, 'bad membership message')
+      }
+      stream.abort(e)
       return
     }
     try {

@@ -4,7 +4,7 @@ import { type PutOutcome, PutQuorum, ReadPlan } from '@swarmstore/replication'
 import type { CID } from 'multiformats/cid'
 import type { Logger } from 'pino'
 import type { ChunkService } from './chunk-service.js'
-import { InsufficientReplicasError, NotFoundError } from './errors.js'
+import { InsufficientReplicasError, NotFoundError, UnavailableError } from './errors.js'
 import type { KadService } from './kad-service.js'
 import type { Metrics } from './metrics.js'
 
@@ -198,15 +198,22 @@ export class Replicator {
     const key = keyForCid(cid)
     const local = this.kad.kad.closest(key, this.opts.replicas)
     const tried = new Set<string>()
+    const seen = { missing: 0 }
     if (local.length > 0) {
-      const r = await this.readFrom(cid, key, local, local.length, tried, opts.signal)
+      const r = await this.readFrom(cid, key, local, local.length, tried, seen, opts.signal)
       if (r !== null) return r
     }
     const closest = (await this.closest(key)).filter(
       (c) => c.peerId !== this.opts.selfId && !tried.has(c.peerId),
     )
-    const r = await this.readFrom(cid, key, closest, 20, tried, opts.signal)
-    if (r === null) throw new NotFoundError(`chunk ${cid} not found on the ${tried.size} closest peers`)
+    const r = await this.readFrom(cid, key, closest, 20, tried, seen, opts.signal)
+    if (r === null) {
+      if (seen.missing === 0 && tried.size > 0) {
+        // nobody said "missing": they failed or timed out — the chunk may well exist
+        throw new UnavailableError(`chunk ${cid}: none of the ${tried.size} closest peers answered in time`)
+      }
+      throw new NotFoundError(`chunk ${cid} not found on the ${tried.size} closest peers`)
+    }
     return r
   }
 
@@ -217,6 +224,7 @@ export class Replicator {
     candidates: Contact[],
     width: number,
     tried: Set<string>,
+    seen: { missing: number },
     signal?: AbortSignal,
   ): Promise<Uint8Array | null> {
     const plan = new ReadPlan({
@@ -252,7 +260,10 @@ export class Replicator {
         (bytes) => {
           if (bytes !== null) this.getLatencyMs = 0.9 * this.getLatencyMs + 0.1 * (Date.now() - t0)
           if (over) return
-          if (bytes === null) return apply(plan.miss(c.peerId, 'missing', Date.now()))
+          if (bytes === null) {
+            seen.missing++
+            return apply(plan.miss(c.peerId, 'missing', Date.now()))
+          }
           if (!bytesMatchCid(cid, bytes)) {
             this.log.warn(
               { peer: c.peerId, cid: cid.toString() },

@@ -228,7 +228,7 @@ export class TestSwarm {
 
   async destroy(): Promise<void> {
     await this.stop()
-    if (process.env.KEEP_TEST_DIRS) console.log(`kept ${this.root}`)
+    if (process.env.KEEP_TEST_DIRS) console.error(`kept ${this.root}`)
     else await rm(this.root, { recursive: true, force: true })
   }
 }

@@ -22,6 +22,8 @@ export interface DaemonFlags {
   swarmKey?: string
   logLevel?: string
   scrubInterval?: number
+  repairGrace?: number
+  repairRate?: number
 }
 
 /** The daemon subcommand's own options, as commander parsed them. */
@@ -37,6 +39,8 @@ export interface DaemonCommandOptions {
   swarmKey?: string
   logLevel?: string
   scrubInterval?: number
+  repairGrace?: number
+  repairRate?: number
 }
 
 export function registerDaemon(program: Command): void {
@@ -68,6 +72,19 @@ export function registerDaemon(program: Command): void {
         if (!/^\d+$/.test(v)) throw new InvalidArgumentError('must be a whole number of seconds')
         return Number(v)
       },
+    )
+    .option(
+      '--repair-grace <seconds>',
+      'wait this long before re-replicating around a dead member (default 5)',
+      (v: string) => {
+        if (!/^\d+$/.test(v)) throw new InvalidArgumentError('must be a whole number of seconds')
+        return Number(v)
+      },
+    )
+    .option(
+      '--repair-rate <bytes>',
+      'repair/handoff bytes per second this node sends, e.g. 50M (default 50M)',
+      sizeArg,
     )
     .addHelpText(
       'after',
@@ -118,5 +135,7 @@ export function daemonFlags(options: DaemonCommandOptions, global: GlobalOptions
   if (options.swarmKey !== undefined) flags.swarmKey = resolve(options.swarmKey)
   if (options.logLevel !== undefined) flags.logLevel = options.logLevel
   if (options.scrubInterval !== undefined) flags.scrubInterval = options.scrubInterval
+  if (options.repairGrace !== undefined) flags.repairGrace = options.repairGrace
+  if (options.repairRate !== undefined) flags.repairRate = options.repairRate
   return flags
 }
