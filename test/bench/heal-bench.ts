@@ -3,20 +3,23 @@
  * node 1's CLI with --wait all). One daemon (not node 1, not the reader's) is frozen with SIGSTOP:
  * its connections stay open, so only membership probes can tell it is gone. Measured:
  *
- * - detectSeconds: SIGSTOP → every other member shows it `dead` in GET /v1/peers (polled every 100 ms)
+ * - detectSeconds: SIGSTOP → every other member shows it `dead` in GET /v1/peers (polled every 100 ms;
+ *   a declared-dead member also leaves the routing table, so gone from the list counts as dead too);
+ *   detectSecondsFromLogs is the same from the daemons' own "member down" log lines
  * - repairSeconds: that declaration → 0 under-replicated chunks on every live daemon; repairMBps is
  *   the bytes the frozen node held (its status before the freeze) / 1e6 / repairSeconds
  * - get latency: a reader fetches random 1 MiB ranges through another daemon at a fixed rate (20/s),
  *   each verified against the original's sha256 per 1 MiB piece; a baseline before the freeze and
  *   every read overlapping freeze → repaired (topped up with later reads to at least --min-samples)
- * - falseDeaths: (observer, member) pairs where a live, unfrozen member was seen `dead` at any poll
+ * - falseDeaths: (observer, member) pairs where a live, unfrozen member was seen dead (or left, or gone
+ *   after having been listed) at any poll, from the swarm's start to the end of the read-back
  * - lostChunks: after repair (and kill -9 of the frozen node), every file read back in full through a
  *   live daemon; 1 MiB pieces that differ or never arrive
  *
  *   npm run --silent bench:heal -- --nodes 6 --size-mib 512 --json
  */
 import { createHash, randomBytes } from 'node:crypto'
-import { open, rm } from 'node:fs/promises'
+import { open, rm, writeFile } from 'node:fs/promises'
 import { availableParallelism, loadavg } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -31,6 +34,8 @@ const { values } = parseArgs({
     rate: { type: 'string', default: '20' },
     'min-samples': { type: 'string', default: '600' },
     json: { type: 'boolean', default: false },
+    /** write every read as CSV (start and end in ms relative to the freeze, ok, range) for a closer look */
+    'samples-csv': { type: 'string' },
   },
 })
 const nodes = Number(values.nodes)
@@ -50,7 +55,7 @@ if (
   )
 ) {
   console.error(
-    'usage: bench:heal -- --nodes N (≥ 4) --size-mib M (≥ 1) [--files F] [--rate R/s] [--min-samples S] [--json]',
+    'usage: bench:heal -- --nodes N (≥ 4) --size-mib M (≥ 1) [--files F] [--rate R/s] [--min-samples S] [--samples-csv FILE] [--json]',
   )
   process.exit(2)
 }
@@ -80,6 +85,8 @@ interface Sample {
   start: number
   end: number
   ok: boolean
+  file: number
+  piece: number
 }
 
 interface PeerView {
@@ -175,6 +182,14 @@ async function lostPieces(via: TestDaemon, f: Original): Promise<number> {
   return lost + (f.pieces.length - piece)
 }
 
+interface RepairStatus {
+  underReplicated: number
+  /** bytes this node sent to restore or move replicas (newer daemons) */
+  repair?: { bytes?: number }
+}
+const sumRepairBytes = (st: RepairStatus[]): number | null =>
+  st.every((s) => typeof s.repair?.bytes === 'number') ? st.reduce((a, s) => a + s.repair!.bytes!, 0) : null
+
 /** swarmstore_repairs_total over `ds`, by reason (repair, handoff) and in all ("total"). */
 async function repairsSent(ds: TestDaemon[]): Promise<Record<string, number>> {
   const texts = await Promise.all(ds.map((d) => call<string>(d, '/metrics', 5_000, true)))
@@ -211,7 +226,10 @@ try {
   // dead (or left) is also dropped from the routing table, so "was listed, now is not" counts as dead.
   let frozenAt: number | undefined
   const deadAt = new Map<string, number>() // observer → first poll (after the freeze) showing the victim dead
-  const falseDeaths = new Set<string>() // `observer>member:how`
+  const deadVia: Record<string, number> = {} // how the observers first showed it: dead, left or gone
+  // `observer>member` → how (dead, left, gone from the list) and in which phase it was first seen
+  const falseDeaths = new Map<string, string>()
+  let phase = 'put'
   let victimRevived = 0 // an observer saw the (still frozen) victim not dead after having seen it dead
   let peerPollErrors = 0
   const unwatched = new Set<TestDaemon>()
@@ -230,9 +248,18 @@ try {
           if (!down) seen.add(id)
           if (id === target.peerId && frozenAt !== undefined && t >= frozenAt) {
             if (down) {
-              if (!deadAt.has(d.name)) deadAt.set(d.name, tr)
+              if (!deadAt.has(d.name)) {
+                deadAt.set(d.name, tr)
+                deadVia[st] = (deadVia[st] ?? 0) + 1
+              }
             } else if (deadAt.has(d.name)) victimRevived++
-          } else if (down) falseDeaths.add(`${d.name}>${nameOf.get(id) ?? id}:${st}`)
+          } else if (down) {
+            const pair = `${d.name}>${nameOf.get(id) ?? id}`
+            if (!falseDeaths.has(pair)) {
+              falseDeaths.set(pair, `${st} during ${phase}`)
+              log(`false death: ${pair} (${st})`)
+            }
+          }
         }
       } catch {
         if (!unwatched.has(d) && !stopping) peerPollErrors++
@@ -266,6 +293,7 @@ try {
   await Promise.all([putWorker(), putWorker()])
   const putSeconds = (now() - tPut) / 1000
 
+  phase = 'settle'
   log('waiting until under-replicated = 0 on every daemon…')
   const tHeal = now()
   if (
@@ -289,7 +317,8 @@ try {
   let readerMaxInflight = 0
   const readerToken = await reader.token()
   const readOne = async (id: number): Promise<void> => {
-    const f = originals[Math.floor(Math.random() * originals.length)]!
+    const fi = Math.floor(Math.random() * originals.length)
+    const f = originals[fi]!
     const k = Math.floor(Math.random() * f.pieces.length)
     const start = now()
     let ok = false
@@ -310,7 +339,7 @@ try {
     } catch {
       ok = false
     }
-    samples.push({ start, end: now(), ok })
+    samples.push({ start, end: now(), ok, file: fi, piece: k })
     inflight.delete(id)
   }
   const readerLoop = async () => {
@@ -326,6 +355,7 @@ try {
       readerMaxInflight = Math.max(readerMaxInflight, inflight.size)
     }
   }
+  phase = 'baseline'
   const readerStart = now()
   const warmEnd = readerStart + WARMUP_MS
   log(`reading 1 MiB ranges through ${reader.name} at ${rate}/s; baseline of ${minSamples}…`)
@@ -336,11 +366,16 @@ try {
   // ---- the freeze ----
   const before = await call<{ bytes: number; chunks: number }>(target, '/v1/status')
   const repairsBase = await repairsSent(observers)
+  const repairBytesBase = sumRepairBytes(
+    await Promise.all(observers.map((d) => call<RepairStatus>(d, '/v1/status'))),
+  )
+  let repairBytesNow = repairBytesBase
   const loadAtFreeze = loadavg()[0]!
   unwatched.add(target) // a frozen daemon answers nothing
   frozenAt = now()
   const frozenEpoch = Date.now()
   target.proc!.kill('SIGSTOP')
+  phase = 'detect'
   log(`SIGSTOP ${target.name} (held ${(before.bytes / MiB).toFixed(1)} MiB in ${before.chunks} chunks)`)
 
   // under-replicated and repair traffic on the live daemons, from the freeze on
@@ -355,10 +390,9 @@ try {
       while (watchRepair && !stopping) {
         const t = now()
         try {
-          const st = await Promise.all(
-            observers.map((d) => call<{ underReplicated: number }>(d, '/v1/status', 5_000)),
-          )
+          const st = await Promise.all(observers.map((d) => call<RepairStatus>(d, '/v1/status', 5_000)))
           const sum = st.reduce((a, s) => a + s.underReplicated, 0)
+          if (repairedAt === undefined) repairBytesNow = sumRepairBytes(st)
           underPeak = Math.max(underPeak, sum)
           if (sum === 0 && detectAt !== undefined && t >= detectAt && repairedAt === undefined)
             repairedAt = now()
@@ -385,6 +419,7 @@ try {
   const errors: string[] = []
   if (await until(() => observers.every((o) => deadAt.has(o.name)), 20, DETECT_TIMEOUT_MS)) {
     detectAt = Math.max(...deadAt.values())
+    phase = 'repair'
     log(`declared dead by all ${observers.length} after ${((detectAt - frozenAt) / 1000).toFixed(2)} s`)
     if (!(await until(() => repairedAt !== undefined, 50, REPAIR_TIMEOUT_MS)))
       errors.push(`not repaired within ${REPAIR_TIMEOUT_MS / 1000} s of the declaration`)
@@ -408,6 +443,7 @@ try {
     }),
   )
   watchRepair = false
+  phase = 'after-repair'
   await target.kill('SIGKILL')
   log(`kill -9 ${target.name}`)
 
@@ -429,8 +465,22 @@ try {
   const later = measured.filter((s) => s.start >= windowEnd).sort((a, b) => a.start - b.start)
   const during = [...inWindow, ...later.slice(0, Math.max(0, minSamples - inWindow.length))]
   const ms = (xs: Sample[]) => xs.map((s) => s.end - s.start)
+  if (values['samples-csv']) {
+    const rel = (t: number) => (t - frozenAt!).toFixed(1)
+    const rows = [...samples].sort((a, b) => a.start - b.start)
+    await writeFile(
+      values['samples-csv'],
+      `start_ms,end_ms,latency_ms,ok,cid,offset\n${rows
+        .map(
+          (s) =>
+            `${rel(s.start)},${rel(s.end)},${(s.end - s.start).toFixed(1)},${s.ok},${originals[s.file]!.cid},${s.piece * MiB}`,
+        )
+        .join('\n')}\n`,
+    )
+  }
 
   // ---- every byte back ----
+  phase = 'read-back'
   log(`reading all ${fileCount} files back through ${ds[0]!.name}…`)
   let lostChunks = 0
   for (const f of originals) lostChunks += await lostPieces(ds[0]!, f)
@@ -457,6 +507,7 @@ try {
     detectSecondsFromLogs: r2(
       downAt.every((t) => t !== undefined) ? (Math.max(...(downAt as number[])) - frozenEpoch) / 1000 : null,
     ),
+    detectVia: deadVia,
     detectFirstSeconds: r2(firstDead === undefined ? null : (firstDead - frozenAt) / 1000),
     repairSeconds: r2(repairSeconds),
     repairMBps: r1(repairSeconds ? before.bytes / 1e6 / repairSeconds : null),
@@ -475,11 +526,15 @@ try {
         .filter(([k]) => k !== 'total')
         .map(([k, v]) => [k, v - (repairsBase[k] ?? 0)]),
     ),
+    // repair traffic the live daemons sent (status.repair.bytes), against what the frozen node held
+    repairSentMiB: r1(
+      repairBytesNow === null || repairBytesBase === null ? null : (repairBytesNow - repairBytesBase) / MiB,
+    ),
     underReplicatedPeak: underPeak,
     heldMiB: r1(before.bytes / MiB),
     heldChunks: before.chunks,
-    falseDeaths: new Set([...falseDeaths].map((p) => p.split(':')[0])).size,
-    falseDeathPairs: [...falseDeaths].sort(),
+    falseDeaths: falseDeaths.size,
+    falseDeathPairs: [...falseDeaths].sort().map(([pair, how]) => `${pair}: ${how}`),
     victimRevived,
     getSamplesBaseline: baseline.length,
     getSamplesDuringRepair: during.length,
