@@ -11,7 +11,7 @@ describe('fault 4: add 3 daemons to a loaded swarm', function () {
   this.timeout(300_000)
   const ctx = useSwarm(6)
 
-  it('chunks move to their new closest ctx.nodes, ≤ 1.5× the ideal bytes, no failed get, old copies gone', async () => {
+  it('chunks move to their new closest nodes, ≤ 1.5× the ideal bytes, no failed get, old copies gone', async () => {
     const files = await putFiles(ctx.nodes[0]!, ctx.swarm.root, 60, {
       minBytes: 1,
       maxBytes: 2_000_000,

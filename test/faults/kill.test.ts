@@ -6,7 +6,7 @@ describe('fault 1: kill -9 one of 6 daemons', function () {
   this.timeout(240_000)
   const ctx = useSwarm(6)
 
-  it('200 files: under-replicated returns to 0 and every chunk is on its R closest live ctx.nodes within 60 s; 0 lost', async () => {
+  it('200 files: under-replicated returns to 0 and every chunk is on its R closest live nodes within 60 s; 0 lost', async () => {
     const files = await putFiles(ctx.nodes[0]!, ctx.swarm.root, 200, {
       minBytes: 1,
       maxBytes: 300_000,
