@@ -48,7 +48,7 @@ describe('fault 7: freeze a daemon (SIGSTOP)', function () {
     const t0 = Date.now()
     const detectMs = await waitDeclaredDead(others, v.peerId, 30_000)
     await waitHealed(others, 50_000)
-    assert.deepEqual(await misplaced(others[0]!, files, others), [], 'placed on the R closest live ctx.nodes')
+    assert.deepEqual(await misplaced(others[0]!, files, others), [], 'placed on the R closest live nodes')
     assert.deepEqual(await lostFiles(others[1]!, ctx.swarm.root, files), [])
     const left = 60_000 - (Date.now() - t0)
     if (left > 0) await new Promise((r) => setTimeout(r, left))
