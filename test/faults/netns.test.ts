@@ -40,13 +40,15 @@ describe('fault 8: real hosts (network namespaces, 20 ms delay, 1% loss)', funct
     console.log(`      swarm up in ${secs(Date.now() - t0)} (logs in ${lab.root}/nodeN.log)`)
   })
 
-  after(async () => {
+  after(async function () {
     await watch?.stop()
-    if (watch && (watch.falseDeaths.length > 0 || watch.failedPolls.length > 0)) {
+    const failed = this.test?.parent?.tests.some((t) => t.state === 'failed') ?? false
+    if (watch && failed) {
       console.log('      member down (daemon logs):', JSON.stringify(await memberDownLines(nodes)))
-      console.log('      failed polls:', JSON.stringify(watch.failedPolls.slice(0, 20)))
+      console.log('      false deaths (/v1/peers):', JSON.stringify(watch.falseDeaths))
+      console.log('      failed API polls outside a cut:', JSON.stringify(watch.failedPolls.slice(0, 20)))
     }
-    await lab?.destroy()
+    await lab?.destroy(failed) // a failed run keeps its data dirs and logs for the evidence
   })
 
   it('delayed and lossy: files put with --wait all read back byte-identical from another host; no false deaths', async () => {
@@ -121,10 +123,17 @@ describe('fault 8: real hosts (network namespaces, 20 ms delay, 1% loss)', funct
     const healAt = Date.now()
     const cutMs = healAt - cutAt
 
+    let firstView = '' // what the returning host saw first, before it caught up
     await waitFor(
       `${victim.name} alive again in every view (and seeing every other alive)`,
       async () => {
         const views = await Promise.all(nodes.map((d) => d.peers(3000)))
+        firstView ||= others
+          .map(
+            (o) =>
+              `${o.name} ${views[nodes.indexOf(victim)]!.find((p) => p.peerId === o.peerId)?.state ?? 'absent'}`,
+          )
+          .join(', ')
         return views.every((v, i) =>
           nodes.every((o, j) => i === j || v.find((p) => p.peerId === o.peerId)?.state === 'alive'),
         )
@@ -150,13 +159,16 @@ describe('fault 8: real hosts (network namespaces, 20 ms delay, 1% loss)', funct
         2000,
       )
     } catch (err) {
-      assert.fail(`${err}; under-replicated per node ${under}; misplaced ${bad.length}: ${bad.slice(0, 10)}`)
+      assert.fail(
+        `${err}; under-replicated per node ${under}; misplaced ${bad.length}: ${bad.slice(0, 10)};` +
+          ` false deaths so far ${JSON.stringify(w.falseDeaths)}`,
+      )
     }
     const convergeMs = Date.now() - healAt
 
     assert.deepEqual(await unreadable(victim, files), [], 'read back through the host that was cut off')
     assert.deepEqual(await unreadable(nodes[1]!, files), [], 'read back through another host')
-    assert.deepEqual(w.falseDeaths, [], 'live, reachable members declared dead (/v1/peers)')
+    assert.deepEqual(w.falseDeaths, [], `live, reachable members declared dead (/v1/peers); ${w.timeline}`)
     assert.deepEqual(await w.falseInLogs(), [], 'live, reachable members declared dead (daemon logs)')
 
     const seen = others.map((o) => w.firstDead(o, victim, cutAt)).filter((t) => t !== undefined)
@@ -169,9 +181,14 @@ describe('fault 8: real hosts (network namespaces, 20 ms delay, 1% loss)', funct
         ` by all after ${secs(allDeadMs)} (per observer ${detect.map(secs).join(' ')});` +
         ` logged: ${logged.join(', ')}; 10 puts during the cut acknowledged by ${secs(duringMs)}`,
     )
+    const back = w.revivals
+      .filter((d) => d.at >= healAt && (d.subject === victim.name || d.observer === victim.name))
+      .map((d) => `${d.observer}>${d.subject} ${secs(d.at - healAt)}`)
     console.log(
-      `      healed: alive in every view after ${secs(rejoinMs)}, placement converged after ${secs(convergeMs)};` +
-        ` ${files.length} files read back from 2 hosts; ${w.failedPolls.length} failed polls of reachable hosts`,
+      `      healed: alive in every view after ${secs(rejoinMs)} (${back.join(', ')};` +
+        ` ${victim.name} first saw ${firstView}),` +
+        ` placement converged after ${secs(convergeMs)}; ${files.length} files read back from 2 hosts;` +
+        ` ${w.failedPolls.length} API polls failed outside a cut ${JSON.stringify(w.failedPolls.slice(0, 3))}`,
     )
   })
 })

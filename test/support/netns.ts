@@ -55,7 +55,7 @@ async function must(cmd: string, args: string[]): Promise<string> {
 }
 
 const ip = (...args: string[]) => must('ip', args)
-const inNs = (ns: string, cmd: string, ...args: string[]) => must('ip', ['netns', 'exec', ns, cmd, ...args])
+const ipLine = (line: string) => must('ip', line.split(' '))
 
 /** Why this machine cannot run the lab (not root, no `ip netns`, no `tc`, no way to impair), or the mode. */
 export async function probeNetns(): Promise<{ mode: Impairment } | { skip: string }> {
@@ -72,26 +72,14 @@ export async function probeNetns(): Promise<{ mode: Impairment } | { skip: strin
   const want = process.env.SWARMSTORE_NETNS_IMPAIR ?? 'auto'
   if (!['auto', 'netem', 'userspace'].includes(want))
     return { skip: `SWARMSTORE_NETNS_IMPAIR=${want}: expected auto, netem or userspace` }
-  await removeStale()
+  const stale = await removeStale()
+  if (stale.length > 0) console.log(`      removed leftovers of earlier runs: ${stale.join(' ')}`)
   const probe = `${PREFIX}-probe`
   const add = await run('ip', ['netns', 'add', probe])
   if (add.code !== 0) return { skip: `\`ip netns add\` failed: ${add.stderr.trim()}` }
   let netem: Run
   try {
-    netem = await run('ip', [
-      'netns',
-      'exec',
-      probe,
-      'tc',
-      'qdisc',
-      'add',
-      'dev',
-      'lo',
-      'root',
-      'netem',
-      'delay',
-      '1ms',
-    ])
+    netem = await run('ip', `netns exec ${probe} tc qdisc add dev lo root netem delay 1ms`.split(' '))
   } finally {
     await run('ip', ['netns', 'del', probe])
   }
@@ -299,21 +287,8 @@ export class NetnsLab {
         await ip('-n', h.ns, 'link', 'set', 'eth0', 'gso_max_segs', '1')
         await ip('link', 'set', h.rootIf, 'master', this.bridge)
         await ip('link', 'set', h.rootIf, 'up')
-        await inNs(
-          h.ns,
-          'tc',
-          'qdisc',
-          'add',
-          'dev',
-          'eth0',
-          'root',
-          'netem',
-          'limit',
-          '10000',
-          'delay',
-          `${delayMs}ms`,
-          'loss',
-          `${lossPct}%`,
+        await ipLine(
+          `netns exec ${h.ns} tc qdisc add dev eth0 root netem limit 10000 delay ${delayMs}ms loss ${lossPct}%`,
         )
       }
     } else {
@@ -422,8 +397,8 @@ export class NetnsLab {
     return all
   }
 
-  /** Kills the daemons, tears the network down, removes the data (unless KEEP_TEST_DIRS). Never throws. */
-  async destroy(): Promise<void> {
+  /** Kills the daemons, tears the network down, removes the data (unless `keep` or KEEP_TEST_DIRS). Never throws. */
+  async destroy(keep = false): Promise<void> {
     await Promise.all(this.daemons.map((d) => d.stop().catch(() => d.kill().catch(() => {}))))
     const sw = this.switch
     if (sw && sw.exitCode === null && sw.signalCode === null) {
@@ -446,7 +421,7 @@ export class NetnsLab {
     }
     await run('ip', ['link', 'del', this.bridge])
     await removeStale()
-    if (process.env.KEEP_TEST_DIRS) console.log(`      kept ${this.root}`)
+    if (keep || process.env.KEEP_TEST_DIRS) console.log(`      kept ${this.root} (daemon logs: nodeN.log)`)
     else await rm(this.root, { recursive: true, force: true })
   }
 }
@@ -566,6 +541,9 @@ export interface Death {
   subject: string
   /** dead, left, or absent (a member no longer listed: routing drops a member declared dead) */
   state: string
+  /** the observer's /v1/status right after: live members in its membership table, contacts in routing */
+  members?: number
+  peers?: number
 }
 
 /**
@@ -577,6 +555,8 @@ export interface Death {
 export class DeathWatch {
   readonly deaths: Death[] = []
   readonly falseDeaths: Death[] = []
+  /** deaths seen ending: the subject alive again in the observer's view */
+  readonly revivals: Death[] = []
   /** polls of a daemon outside an excused window that failed (unreachable API): [name, error] */
   readonly failedPolls: [string, string][] = []
   polls = 0
@@ -621,19 +601,31 @@ export class DeathWatch {
       const state = view.find((p) => p.peerId === o.peerId)?.state ?? 'absent'
       if (state === 'suspect') this.suspects++
       const episode = `${n.name}>${o.name}`
-      if (state === 'alive') this.open.delete(episode) // a later death is a new one
+      if (state === 'alive' && this.open.delete(episode))
+        // a later death is a new one
+        this.revivals.push({ at: t, observer: n.name, subject: o.name, state })
       if (state !== 'dead' && state !== 'left' && state !== 'absent') continue
       if (this.open.has(episode)) continue
       this.open.add(episode)
-      const d = { at: t, observer: n.name, subject: o.name, state }
+      const d: Death = { at: t, observer: n.name, subject: o.name, state }
       this.deaths.push(d)
-      if (!this.excused(n.name, t) && !this.excused(o.name, t)) this.falseDeaths.push(d)
+      if (!this.excused(n.name, t) && !this.excused(o.name, t)) {
+        this.falseDeaths.push(d)
+        // absent from routing but still alive to membership (eviction after failed requests)?
+        const st = await n.status().catch(() => undefined)
+        if (st) Object.assign(d, { members: (st as { members?: number }).members, peers: st.peers })
+      }
     }
   }
 
   /** From now on deaths of `node`, and deaths it sees, are excused (it is cut off), until `rejoined`. */
   excuse(node: NsDaemon): void {
     this.windows.push({ name: node.name, from: Date.now() })
+  }
+
+  /** The excused windows, for messages: name and ms since the epoch. */
+  get timeline(): string {
+    return this.windows.map((w) => `${w.name} excused ${w.from}..${w.to ?? 'open'}`).join('; ')
   }
 
   rejoined(node: NsDaemon): void {
