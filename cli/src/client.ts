@@ -60,7 +60,10 @@ export class DaemonClient {
     const url = this.url(path, options.query)
     const headers: Record<string, string> = { accept: 'application/json' }
     if (this.connection.token !== undefined) headers.authorization = `Bearer ${this.connection.token}`
-    if (options.body !== undefined) headers['content-type'] = 'application/octet-stream'
+    if (options.body !== undefined) {
+      headers['content-type'] = 'application/octet-stream'
+      headers.expect = '100-continue'
+    }
 
     return new Promise((resolve, reject) => {
       let failure: Error | undefined
@@ -115,15 +118,28 @@ export class DaemonClient {
         return
       }
       let sent = 0
-      body.on('data', (chunk: Buffer) => {
-        sent += chunk.length
-        options.onUploadProgress?.(sent)
-      })
       body.on('error', (err) => {
         const message = `cannot read the input: ${err.message}`
         fail(new CliError('READ_FAILED', ExitCode.ERROR, message, { cause: err }))
       })
-      body.pipe(req)
+      // Expect: 100-continue — the daemon checks the token before we send a byte, so a refusal is
+      // an answer, not a reset mid-upload (which can lose the answer). If no interim answer comes
+      // within a second (a server that ignores Expect), send anyway, as RFC 9110 allows.
+      let started = false
+      const start = (): void => {
+        if (started) return
+        started = true
+        clearTimeout(fallback)
+        // counting starts with the sending: a 'data' listener earlier would let bytes flow away
+        body.on('data', (chunk: Buffer) => {
+          sent += chunk.length
+          options.onUploadProgress?.(sent)
+        })
+        body.pipe(req)
+      }
+      const fallback = setTimeout(start, 1000)
+      req.on('continue', start)
+      req.on('response', () => clearTimeout(fallback))
     })
   }
 

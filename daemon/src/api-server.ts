@@ -81,6 +81,21 @@ function sendError(res: ServerResponse, err: unknown, log: Logger): void {
   sendJson(res, status, { error: { code, message: e.message } })
 }
 
+/**
+ * An answer that comes before the request body was read (a 401 on an upload): read and discard what
+ * the client still sends — bounded — so its kernel does not reset the connection and lose our
+ * answer; the client stops sending once it sees it.
+ */
+function drainThenClose(req: IncomingMessage, res: ServerResponse): void {
+  res.setHeader('connection', 'close')
+  let drained = 0
+  req.on('data', (c: Buffer) => {
+    drained += c.byteLength
+    if (drained > 64 * 1024 * 1024) req.destroy()
+  })
+  req.resume()
+}
+
 function intParam(u: URL, name: string, dflt?: number): number | undefined {
   const v = u.searchParams.get(name)
   if (v === null || v === '') return dflt
@@ -126,6 +141,7 @@ export function createApiServer(b: ApiBackend): Server {
         return sendJson(res, 200, { ok: true, ready: b.isReady() })
       }
       if (!authorised(req)) {
+        drainThenClose(req, res)
         return sendJson(res, 401, {
           error: {
             code: 'UNAUTHORIZED',
@@ -244,6 +260,21 @@ export function createApiServer(b: ApiBackend): Server {
       manifests: manifestCids.map((c) => ({ cid: c.toString(), holders: holders.get(c.toString()) ?? [] })),
     })
   }
+
+  // Expect: 100-continue (the CLI sends it on uploads): refuse a wrong token before any body moves.
+  server.on('checkContinue', (req, res) => {
+    if (!authorised(req)) {
+      sendJson(res, 401, {
+        error: {
+          code: 'UNAUTHORIZED',
+          message: 'missing or wrong bearer token (read it from <dataDir>/token)',
+        },
+      })
+      return
+    }
+    res.writeContinue()
+    server.emit('request', req, res)
+  })
 
   // Uploads can be long; the API never times out a body on its own (the client sets --timeout).
   server.requestTimeout = 0

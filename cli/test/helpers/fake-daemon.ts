@@ -44,6 +44,21 @@ export async function startFakeDaemon(routes: Record<string, Handler>): Promise<
       else handler(req, res, body)
     })
   })
+  // as the daemon: a wrong token on an upload with Expect: 100-continue is refused before the body
+  server.on('checkContinue', (req, res) => {
+    if (req.headers.authorization !== `Bearer ${TOKEN}`) {
+      requests.push({
+        method: req.method ?? '',
+        url: req.url ?? '',
+        authorization: req.headers.authorization,
+        body: Buffer.alloc(0),
+      })
+      sendError(res, 401, 'UNAUTHORIZED', 'missing or wrong bearer token')
+      return
+    }
+    res.writeContinue()
+    server.emit('request', req, res)
+  })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
   const dataDir = await mkdtemp(join(tmpdir(), 'swarmstore-cli-test-'))
