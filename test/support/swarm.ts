@@ -13,16 +13,31 @@ import { join, resolve } from 'node:path'
 export const ROOT = resolve(import.meta.dirname, '..', '..')
 export const BIN = join(ROOT, 'cli', 'bin', 'swarmstore.mjs')
 
-/** A free TCP port on loopback (bound, then released). */
-export async function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
+const handedOut = new Set<number>()
+
+function tryBind(port: number): Promise<boolean> {
+  return new Promise((res) => {
     const s = createServer()
-    s.once('error', rej)
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number }
-      s.close(() => res(port))
-    })
+    s.once('error', () => res(false))
+    s.listen(port, '127.0.0.1', () => s.close(() => res(true)))
   })
+}
+
+/**
+ * A free TCP port on loopback for a daemon to listen on. Taken below Linux's ephemeral range
+ * (32768+): a port the kernel handed out for bind(0) can be handed out again at once to some
+ * outgoing connection, and a daemon starting a moment later then fails with EADDRINUSE.
+ */
+export async function freePort(): Promise<number> {
+  for (let i = 0; i < 200; i++) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000)
+    if (handedOut.has(port)) continue
+    if (await tryBind(port)) {
+      handedOut.add(port)
+      return port
+    }
+  }
+  throw new Error('no free port found in 20000-31999')
 }
 
 export interface CliResult {
