@@ -26,22 +26,8 @@ export interface DaemonFlags {
   repairRate?: number
 }
 
-/** The daemon subcommand's own options, as commander parsed them. */
-export interface DaemonCommandOptions {
-  listen?: string[]
-  bootstrap?: string[]
-  swarm?: string
-  replicas?: number
-  writeQuorum?: number
-  capacity?: number
-  announce?: string[]
-  chunkSize?: number
-  swarmKey?: string
-  logLevel?: string
-  scrubInterval?: number
-  repairGrace?: number
-  repairRate?: number
-}
+/** The daemon subcommand's own options, as commander parsed them (dataDir and api are global options). */
+export type DaemonCommandOptions = Omit<DaemonFlags, 'dataDir' | 'api'>
 
 export function registerDaemon(program: Command): void {
   program
