@@ -176,6 +176,7 @@ export async function startDaemon(flags: Partial<Record<keyof DaemonConfig, unkn
     })
     const sameSettings = (m: { meta: { settings: Readonly<Record<string, string>> } }) =>
       m.meta.settings.r === settingsMeta.r && m.meta.settings.cs === settingsMeta.cs
+    const epochs = new Map<string, number>()
     membership.bindLiveness(kad.kad)
     membership.onEvent((e) => {
       if (e.member.id === selfId || !sameSettings(e.member)) return
@@ -187,7 +188,12 @@ export async function startDaemon(flags: Partial<Record<keyof DaemonConfig, unkn
       }
       if (e.type === 'alive' || e.type === 'updated') {
         kad.kad.observe(c)
-        healer?.memberUp(c)
+        // Ask it about its chunks when it is new, back, or restarted (a new epoch: its disk may be
+        // gone) — not on every metadata change (free capacity is re-advertised as it moves).
+        const epoch = e.member.incarnation.epoch
+        const restarted = epochs.get(e.member.id) !== epoch
+        epochs.set(e.member.id, epoch)
+        healer?.memberUp(c, { ask: e.type === 'alive' || restarted })
       } else if (e.type === 'dead' || e.type === 'left') {
         log.info({ peer: e.member.id, state: e.type }, 'member down')
         healer?.memberDown(c)
@@ -364,9 +370,10 @@ export async function startDaemon(flags: Partial<Record<keyof DaemonConfig, unkn
           replicating: replicator.pending,
           underReplicated: healer?.underReplicated() ?? 0,
           members: membership.liveCount,
+          // every copy sent to restore or move replicas: healer pushes and read repairs
           repair: {
-            sent: healer?.repairsSent ?? 0,
-            bytes: healer?.repairBytes ?? 0,
+            sent: (healer?.repairsSent ?? 0) + replicator.readRepairs,
+            bytes: (healer?.repairBytes ?? 0) + replicator.readRepairBytes,
             dropped: healer?.dropped ?? 0,
           },
           uptimeSeconds: Math.round((Date.now() - started) / 1000),

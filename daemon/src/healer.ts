@@ -127,10 +127,11 @@ export class Healer {
    * chunks it is a placement member of: a restarted node may have lost its disk, and a returning
    * one may hold copies we would otherwise re-send.
    */
-  memberUp(c: Contact): void {
+  memberUp(c: Contact, opts: { ask: boolean } = { ask: true }): void {
     this.view.remove(c.peerId)
     this.view.add(c)
     if (this.planner.memberJoined(c)) this.schedule()
+    if (!opts.ask) return
     const hexes: string[] = []
     for (const [hex, cid] of this.cids) {
       const st = this.planner.replicaState(keyForCid(cid))

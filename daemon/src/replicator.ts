@@ -46,6 +46,9 @@ export class Replicator {
   private hedgeAfterMs(): number {
     return Math.min(HEDGE_MAX_MS, Math.max(HEDGE_MIN_MS, 3 * this.getLatencyMs))
   }
+  /** copies sent by read repair (placement members that answered missing or corrupt) */
+  readRepairs = 0
+  readRepairBytes = 0
   /** background completions still running (a put acknowledged at W, going on to R) */
   pending = 0
 
@@ -290,7 +293,15 @@ export class Replicator {
   private readRepair(plan: ReadPlan, cid: CID, bytes: Uint8Array): void {
     for (const c of plan.repairTargets()) {
       this.metrics.repairs.inc({ reason: 'read-repair' })
-      this.chunks.putTo(c, cid, bytes).catch(() => {})
+      this.chunks.putTo(c, cid, bytes).then(
+        (r) => {
+          if (r.outcome === 'stored') {
+            this.readRepairs++
+            this.readRepairBytes += bytes.byteLength
+          }
+        },
+        () => {},
+      )
     }
   }
 }

@@ -102,11 +102,11 @@ export class SystemClock implements Clock {
 
   setTimer(ms: number, fn: () => void): TimerHandle {
     const id = nextTimerId++
-    const t = setTimeout(() => {
-      // io-edge
+    const fire = () => {
       this.timers.delete(id)
       fn()
-    }, ms)
+    }
+    const t = setTimeout(fire, ms) // io-edge: SystemClock is the real clock
     t.unref?.()
     this.timers.set(id, t)
     return { id }

@@ -58,7 +58,7 @@ export interface MembershipInit extends Partial<MembershipTimings> {
   id: MemberId
   /**
    * Restart epoch, chosen by the caller at process start and never smaller than a previous
-   * one: e.g. the start time in ms (Date.now() at the daemon's edge), or a persisted counter + 1.
+   * one: e.g. the start time in ms (read from the wall clock at the daemon's edge), or a persisted counter + 1.
    */
   epoch: number
   /** Starting counter within the epoch (default 0); a caller that persists `incarnation` may pass it. */
