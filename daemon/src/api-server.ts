@@ -1,6 +1,6 @@
 import { timingSafeEqual } from 'node:crypto'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import { type Contact, keyForCid, keyToHex } from '@swarmstore/core'
+import { keyForCid, keyToHex } from '@swarmstore/core'
 import {
   BadCidError,
   buildFile,
@@ -281,5 +281,3 @@ export function createApiServer(b: ApiBackend): Server {
   server.headersTimeout = 30_000
   return server
 }
-
-export type { Contact }

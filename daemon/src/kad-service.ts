@@ -30,8 +30,6 @@ export class KadService {
   readonly kad: Kademlia
   readonly protocol: string
   private readonly rpc: PeerRpc
-  lookups = 0
-  lookupHops = 0
 
   constructor(rpc: PeerRpc, self: Contact, swarm: string) {
     this.rpc = rpc
@@ -75,10 +73,7 @@ export class KadService {
     }
   }
 
-  async lookup(key: Uint8Array) {
-    const r = await this.kad.lookup(key)
-    this.lookups++
-    this.lookupHops += r.hops
-    return r
+  lookup(key: Uint8Array) {
+    return this.kad.lookup(key)
   }
 }
