@@ -67,8 +67,9 @@ export async function lostFiles(
     while (next < files.length) {
       const f = files[next++]!
       try {
-        const r = await fetch(`http://127.0.0.1:${via.apiPort}/v1/files/${f.cid}?timeout=30000`, {
+        const r = await fetch(`${via.url}/v1/files/${f.cid}?timeout=30000`, {
           headers: { authorization: `Bearer ${token}` },
+          signal: AbortSignal.timeout(90_000),
         })
         const body = new Uint8Array(await r.arrayBuffer())
         if (!r.ok || body.byteLength !== f.size || sha256(body) !== f.digest) lost.push(f.cid)

@@ -20,8 +20,8 @@ import { createWriteStream, existsSync } from 'node:fs'
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { PutFile } from './files.js'
-import { BIN, type DaemonOpts, sha256, TestDaemon, waitFor } from './swarm.js'
+import { lostFiles, type PutFile } from './files.js'
+import { BIN, type DaemonOpts, TestDaemon, waitFor } from './swarm.js'
 
 export type Impairment = 'netem' | 'userspace'
 
@@ -446,7 +446,7 @@ export class NsDaemon extends TestDaemon {
     this.logPath = join(dataDir, '..', `${name}.log`)
   }
 
-  get url(): string {
+  override get url(): string {
     return `http://${this.host.ip}:${this.apiPort}`
   }
 
@@ -510,28 +510,9 @@ export class NsDaemon extends TestDaemon {
   }
 }
 
-/** Like files.ts lostFiles, through the daemon's namespace address: the CIDs that do not read back byte-identical. */
-export async function unreadable(via: NsDaemon, files: PutFile[], parallel = 6): Promise<string[]> {
-  const lost: string[] = []
-  let next = 0
-  const token = await via.token()
-  const worker = async () => {
-    while (next < files.length) {
-      const f = files[next++]!
-      try {
-        const r = await fetch(`${via.url}/v1/files/${f.cid}?timeout=30000`, {
-          headers: { authorization: `Bearer ${token}` },
-          signal: AbortSignal.timeout(90_000),
-        })
-        const body = new Uint8Array(await r.arrayBuffer())
-        if (!r.ok || body.byteLength !== f.size || sha256(body) !== f.digest) lost.push(f.cid)
-      } catch {
-        lost.push(f.cid)
-      }
-    }
-  }
-  await Promise.all(Array.from({ length: parallel }, worker))
-  return lost
+/** The CIDs that do not read back byte-identical through the daemon's namespace address. */
+export function unreadable(via: NsDaemon, files: PutFile[], parallel = 6): Promise<string[]> {
+  return lostFiles(via, '', files, parallel)
 }
 
 export interface Death {

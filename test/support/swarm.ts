@@ -112,6 +112,11 @@ export class TestDaemon {
     this.logFile = join(dataDir, '..', `${name}.log`)
   }
 
+  /** The control API's base URL. */
+  get url(): string {
+    return `http://127.0.0.1:${this.apiPort}`
+  }
+
   get multiaddr(): string {
     return `/ip4/127.0.0.1/tcp/${this.port}/p2p/${this.peerId}`
   }
@@ -147,7 +152,7 @@ export class TestDaemon {
     await waitFor(`${this.name} /health`, async () => {
       if (proc.exitCode !== null)
         throw new Error(`${this.name} exited with ${proc.exitCode}: ${await this.log()}`)
-      const r = await fetch(`http://127.0.0.1:${this.apiPort}/health`).catch(() => undefined)
+      const r = await fetch(`${this.url}/health`).catch(() => undefined)
       return r?.ok
     })
     this.peerId = (await this.api<{ peerId: string }>('/v1/id')).peerId
@@ -162,7 +167,7 @@ export class TestDaemon {
   }
 
   async api<T>(path: string): Promise<T> {
-    const r = await fetch(`http://127.0.0.1:${this.apiPort}${path}`, {
+    const r = await fetch(`${this.url}${path}`, {
       headers: { authorization: `Bearer ${await this.token()}` },
     })
     if (!r.ok) throw new Error(`${this.name} ${path}: ${r.status} ${await r.text()}`)
