@@ -61,6 +61,10 @@ const PUBLIC_CODE: Record<string, string> = {
   CAPACITY_EXCEEDED: 'CAPACITY',
 }
 
+const UNAUTHORIZED_BODY = {
+  error: { code: 'UNAUTHORIZED', message: 'missing or wrong bearer token (read it from <dataDir>/token)' },
+}
+
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body)
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) })
@@ -142,12 +146,7 @@ export function createApiServer(b: ApiBackend): Server {
       }
       if (!authorised(req)) {
         drainThenClose(req, res)
-        return sendJson(res, 401, {
-          error: {
-            code: 'UNAUTHORIZED',
-            message: 'missing or wrong bearer token (read it from <dataDir>/token)',
-          },
-        })
+        return sendJson(res, 401, UNAUTHORIZED_BODY)
       }
       const m = /^\/v1\/(files|stat)(?:\/([^/]+))?$/.exec(u.pathname)
       if (req.method === 'POST' && u.pathname === '/v1/files') return putFile(req, res, u)
@@ -264,12 +263,7 @@ export function createApiServer(b: ApiBackend): Server {
   // Expect: 100-continue (the CLI sends it on uploads): refuse a wrong token before any body moves.
   server.on('checkContinue', (req, res) => {
     if (!authorised(req)) {
-      sendJson(res, 401, {
-        error: {
-          code: 'UNAUTHORIZED',
-          message: 'missing or wrong bearer token (read it from <dataDir>/token)',
-        },
-      })
+      sendJson(res, 401, UNAUTHORIZED_BODY)
       return
     }
     res.writeContinue()

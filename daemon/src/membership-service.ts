@@ -15,13 +15,9 @@ import {
 import { encodeFrame, FrameReader } from '@swarmstore/wire'
 import type { Libp2p } from 'libp2p'
 import type { Logger } from 'pino'
-import type { PeerRpc } from './peer-rpc.js'
+import { type PeerRpc, send } from './peer-rpc.js'
 
 const INBOUND_TIMEOUT_MS = 10_000
-
-async function send(stream: Stream, data: Parameters<Stream['send']>[0]): Promise<void> {
-  if (!stream.send(data)) await stream.onDrain()
-}
 
 /** A member as routing and replication see it. */
 export function memberContact(m: MemberInfo): Contact {

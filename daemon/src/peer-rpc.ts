@@ -52,7 +52,8 @@ export interface PeerRpcInit {
   log: Logger
 }
 
-async function send(stream: Stream, data: Parameters<Stream['send']>[0]): Promise<void> {
+/** Writes with backpressure: waits for the drain when the stream's buffer is full. */
+export async function send(stream: Stream, data: Parameters<Stream['send']>[0]): Promise<void> {
   if (!stream.send(data)) await stream.onDrain()
 }
 
