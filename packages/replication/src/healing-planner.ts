@@ -78,6 +78,8 @@ interface Held {
   /** Peer → time before which a failed replicate is not retried. */
   readonly retryAt: Map<string, number>
   wakeAt: number | undefined
+  /** Until then (or `checked`), unconfirmed members are unknown, not gaps: nothing is sent. */
+  checkUntil: number | undefined
 }
 
 const FAR = new Uint8Array(KEY_BYTES).fill(0xff)
@@ -128,8 +130,13 @@ export class HealingPlanner {
     return this.held.has(keyToHex(key))
   }
 
-  /** The chunk is now stored locally; `knownHolders` are peers known to hold it too (e.g. from the put). */
-  hold(key: Key, knownHolders: Iterable<string> = []): void {
+  /**
+   * The chunk is now stored locally; `knownHolders` are peers known to hold it too (e.g. from the put).
+   * With `checkUntil` (a newly held chunk whose co-holders the caller is about to ask), its other
+   * placement members count as unknown rather than missing until `checked(key)` or that time:
+   * no copy is sent on a guess.
+   */
+  hold(key: Key, knownHolders: Iterable<string> = [], opts: { checkUntil?: number } = {}): void {
     const hex = keyToHex(key)
     let h = this.held.get(hex)
     if (h === undefined) {
@@ -141,6 +148,7 @@ export class HealingPlanner {
         inFlight: new Set(),
         retryAt: new Map(),
         wakeAt: undefined,
+        checkUntil: opts.checkUntil,
       }
       this.held.set(hex, h)
     }
@@ -165,6 +173,21 @@ export class HealingPlanner {
     h.retryAt.delete(peerId)
     h.confirmed.add(peerId)
     this.dirty.add(keyToHex(key))
+  }
+
+  /** The placement members of key were asked (see `hold`): unconfirmed ones are gaps from now on. */
+  checked(key: Key, now: number): void {
+    const hex = keyToHex(key)
+    const h = this.held.get(hex)
+    if (h === undefined || h.checkUntil === undefined) return
+    h.checkUntil = undefined
+    // A member that answered "no" is live and lacks the chunk: no grace (that is for members that
+    // may come back); the rank stagger still orders the holders.
+    for (const m of this.placementOf(h)) {
+      if (m.peerId !== this.self.peerId && !h.confirmed.has(m.peerId))
+        h.gapSince.set(m.peerId, now - this.graceMs)
+    }
+    this.dirty.add(hex)
   }
 
   /** peerId does not hold a good copy (read miss or corrupt, anti-entropy): it is a gap again. */
@@ -319,7 +342,8 @@ export class HealingPlanner {
     const wake = (t: number) => {
       if (h.wakeAt === undefined || t < h.wakeAt) h.wakeAt = t
     }
-    for (const g of gaps) {
+    if (h.checkUntil !== undefined && now >= h.checkUntil) h.checkUntil = undefined
+    for (const g of h.checkUntil === undefined ? gaps : []) {
       if (h.inFlight.has(g.peerId)) continue
       const since = h.gapSince.get(g.peerId) ?? now
       h.gapSince.set(g.peerId, since)
@@ -333,6 +357,7 @@ export class HealingPlanner {
       h.inFlight.add(g.peerId)
       out.push({ type: 'replicate', key: h.key, to: g, reason: selfIn ? 'repair' : 'handoff', urgent })
     }
+    if (h.checkUntil !== undefined && gaps.length > 0) wake(h.checkUntil)
     if (h.wakeAt === undefined) this.waiting.delete(hex)
     else this.waiting.add(hex)
     const complete = gaps.length === 0 && placement.length >= Math.min(this.replicas, this.view.size)

@@ -12,7 +12,10 @@
  *
  * Status: pending → acknowledged (W acks: survives W−1 losses) → complete (R acks).
  * `partial` = acknowledged but nothing is left to try for R (the swarm's repair finishes it);
- * `failed` = W acks are no longer possible (acks + in flight + untried < W). Both are final.
+ * `delegated` = `fanout` (< R) peers acknowledged, and the put sends no more: the holders make
+ * the remaining R − fanout copies between themselves (healing), so the uploader's bandwidth is
+ * fanout × the chunk, not R ×;
+ * `failed` = W acks are no longer possible (acks + in flight + untried < W). All three are final.
  */
 import type { Contact, Key } from '@swarmstore/core'
 import type { RefusalReason } from './accept.js'
@@ -20,7 +23,7 @@ import { DEFAULT_REPLICAS, DEFAULT_WRITE_QUORUM } from './constants.js'
 import { checkReplicationOptions, UnexpectedReplyError } from './errors.js'
 import { orderByDistance } from './placement.js'
 
-export type PutStatus = 'pending' | 'acknowledged' | 'complete' | 'partial' | 'failed'
+export type PutStatus = 'pending' | 'acknowledged' | 'complete' | 'partial' | 'delegated' | 'failed'
 
 export interface PutQuorumInit {
   key: Key
@@ -34,6 +37,11 @@ export interface PutQuorumInit {
   isFull?: (c: Contact) => boolean
   /** How many times one peer may be sent the chunk (after `unknown` outcomes); default 2. */
   maxAttemptsPerPeer?: number
+  /**
+   * Copies this put makes itself, W ≤ fanout ≤ R (default R). Below R the put is `delegated` at
+   * `fanout` acks and the holders complete the placement (see the status list above).
+   */
+  fanout?: number
 }
 
 export interface PutStep {
@@ -52,6 +60,7 @@ export class PutQuorum {
   readonly key: Key
   readonly replicas: number
   readonly writeQuorum: number
+  readonly fanout: number
   private readonly maxAttempts: number
   private readonly queue: Contact[]
   private readonly order = new Map<string, number>()
@@ -68,6 +77,10 @@ export class PutQuorum {
     this.replicas = init.replicas ?? DEFAULT_REPLICAS
     this.writeQuorum = init.writeQuorum ?? DEFAULT_WRITE_QUORUM
     checkReplicationOptions(this.replicas, this.writeQuorum)
+    this.fanout = init.fanout ?? this.replicas
+    if (!Number.isInteger(this.fanout) || this.fanout < this.writeQuorum || this.fanout > this.replicas) {
+      throw new RangeError(`fanout must be an integer from W=${this.writeQuorum} to R=${this.replicas}`)
+    }
     this.maxAttempts = init.maxAttemptsPerPeer ?? 2
     this.queue = orderByDistance(init.key, init.candidates).filter((c) => init.isFull?.(c) !== true)
     for (const [i, c] of this.queue.entries()) this.order.set(c.peerId, i)
@@ -82,7 +95,12 @@ export class PutQuorum {
   }
   /** No further step will send anything: complete, partial or failed. */
   get settled(): boolean {
-    return this._status === 'complete' || this._status === 'partial' || this._status === 'failed'
+    return (
+      this._status === 'complete' ||
+      this._status === 'partial' ||
+      this._status === 'delegated' ||
+      this._status === 'failed'
+    )
   }
   get holders(): readonly Contact[] {
     return this.ackedPeers
@@ -157,7 +175,7 @@ export class PutQuorum {
   private step(): PutStep {
     const send: Contact[] = []
     if (!this.settled) {
-      while (this.ackedPeers.length + this.inFlightPeers.size < this.replicas && this.queue.length > 0) {
+      while (this.ackedPeers.length + this.inFlightPeers.size < this.fanout && this.queue.length > 0) {
         const c = this.queue.shift()!
         this.inFlightPeers.set(c.peerId, c)
         this.attempts.set(c.peerId, (this.attempts.get(c.peerId) ?? 0) + 1)
@@ -172,6 +190,7 @@ export class PutQuorum {
     const acks = this.ackedPeers.length
     const possible = acks + this.inFlightPeers.size + this.queue.length
     if (acks >= this.replicas) return 'complete'
+    if (acks >= this.fanout) return 'delegated'
     if (acks >= this.writeQuorum) {
       return this.inFlightPeers.size === 0 && this.queue.length === 0 ? 'partial' : 'acknowledged'
     }

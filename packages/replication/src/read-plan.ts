@@ -33,6 +33,11 @@ export interface ReadPlanInit {
   hedgeAfterMs?: number
   /** Holders asked at the same time at most; default 2. */
   parallelism?: number
+  /**
+   * Candidates to ask last (e.g. members that failed a probe and are suspected): still asked
+   * before not-found, still repaired as placement members, just not waited on first.
+   */
+  deprioritize?: (c: Contact) => boolean
 }
 
 export interface ReadStep {
@@ -64,9 +69,15 @@ export class ReadPlan {
     this.width = init.width ?? DEFAULT_READ_WIDTH
     this.hedgeAfterMs = init.hedgeAfterMs ?? DEFAULT_HEDGE_AFTER_MS
     this.parallelism = Math.max(1, init.parallelism ?? DEFAULT_READ_PARALLELISM)
-    this.queue = orderByDistance(init.key, init.closest).slice(0, this.width)
+    const ordered = orderByDistance(init.key, init.closest).slice(0, this.width)
+    this.placement = ordered.slice(0, this.replicas)
+    const last = init.deprioritize
+    const rest = ordered.slice(this.replicas)
+    // suspects go to the end of their group: after the other placement members, before the rest of k
+    const split = (g: Contact[]) =>
+      last === undefined ? g : [...g.filter((c) => !last(c)), ...g.filter(last)]
+    this.queue = [...split(this.placement), ...split(rest)]
     for (const c of this.queue) this.known.add(c.peerId)
-    this.placement = this.queue.slice(0, this.replicas)
   }
 
   get status(): ReadStatus {

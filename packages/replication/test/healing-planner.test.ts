@@ -29,6 +29,27 @@ describe('HealingPlanner', () => {
     assert.equal(p.underReplicated(), 0)
   })
 
+  it('a fresh chunk sends nothing on a guess until its co-holders were asked, then fills the gap at once', () => {
+    const { ring, key, placement } = setup()
+    const [a, b, c] = placement as [Contact, Contact, Contact]
+    const pa = new HealingPlanner({ self: a, view: ring, graceMs: 1000, staggerMs: 100 })
+    pa.hold(key, [], { checkUntil: 5000 })
+    assert.deepEqual(pa.plan(10).actions, [], 'unknown members are not gaps yet')
+    assert.equal(pa.plan(10).nextWakeAt, 5000, 'the gate has a deadline')
+    pa.confirmed(key, b.peerId)
+    pa.checked(key, 20)
+    // c answered "no": it is live and lacks it, so no grace window; a is the nearest holder
+    assert.deepEqual(replicates(pa.plan(20).actions), [c.peerId])
+  })
+
+  it('a fresh chunk whose check never completes acts at the gate deadline', () => {
+    const { ring, key, placement } = setup()
+    const pa = new HealingPlanner({ self: placement[0]!, view: ring, graceMs: 1000 })
+    pa.hold(key, [], { checkUntil: 5000 })
+    assert.deepEqual(pa.plan(4999).actions, [])
+    assert.deepEqual(pa.plan(5000).actions.length > 0 || pa.plan(6000).actions.length > 0, true)
+  })
+
   it('on a death, the nearest holder repairs to the new member after the grace window', () => {
     const { cs, ring, key, placement } = setup()
     const next = selectReplicas(key, cs, { replicas: R + 1 })[R]!

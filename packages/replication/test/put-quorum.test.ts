@@ -23,6 +23,32 @@ describe('PutQuorum', () => {
     assert.equal(q.settled, true)
   })
 
+  it('with fanout W sends to the W closest only and is delegated at W acks', () => {
+    const q = new PutQuorum({ key, candidates: cs, fanout: 2 })
+    const s = q.start()
+    assert.deepEqual(ids(s.send), order.slice(0, 2))
+    assert.equal(q.ack(order[1]!).status, 'pending')
+    const d = q.ack(order[0]!)
+    assert.equal(d.status, 'delegated')
+    assert.deepEqual(d.send, [])
+    assert.equal(q.acknowledged, true)
+    assert.equal(q.settled, true)
+  })
+
+  it('with fanout W replaces a refusal with the next candidate, still at most W copies', () => {
+    const q = new PutQuorum({ key, candidates: cs, fanout: 2 })
+    q.start()
+    assert.deepEqual(ids(q.refuse(order[0]!, 'no-capacity').send), [order[2]])
+    q.ack(order[1]!)
+    assert.equal(q.ack(order[2]!).status, 'delegated')
+    assert.equal(q.holders.length, 2)
+  })
+
+  it('refuses a fanout outside W..R', () => {
+    assert.throws(() => new PutQuorum({ key, candidates: cs, fanout: 1 }), RangeError)
+    assert.throws(() => new PutQuorum({ key, candidates: cs, fanout: 4 }), RangeError)
+  })
+
   it('replaces a refusal (capacity) and a failure with the next candidates', () => {
     const q = new PutQuorum({ key, candidates: cs })
     q.start()

@@ -18,6 +18,19 @@ describe('ReadPlan', () => {
     assert.equal(f.hedgeAt, undefined)
   })
 
+  it('asks a suspected holder last, and still repairs it as a placement member', () => {
+    const suspect = order[0]!
+    const p = new ReadPlan({ key, closest: cs, deprioritize: (c) => c.peerId === suspect })
+    assert.deepEqual(ids(p.start(0).ask), [order[1]])
+    assert.equal(p.miss(order[1]!, 'missing', 10).ask[0]!.peerId, order[2])
+    assert.equal(p.miss(order[2]!, 'missing', 20).ask[0]!.peerId, suspect, 'before the rest of k')
+    const q = new ReadPlan({ key, closest: cs, deprioritize: (c) => c.peerId === suspect })
+    q.start(0)
+    q.miss(order[1]!, 'missing', 1)
+    assert.equal(q.found(order[2]!).status, 'found')
+    assert.deepEqual(ids(q.repairTargets()), [order[1]])
+  })
+
   it('hedges a slow holder after the delay, bounded by parallelism', () => {
     const p = new ReadPlan({ key, closest: cs, hedgeAfterMs: 100 })
     p.start(0)
