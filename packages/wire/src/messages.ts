@@ -21,6 +21,10 @@ export const MAX_HEADER_BYTES = 64 * 1024
 export const MAX_NODES = 20
 /** At most this many CIDs in one `has`. */
 export const MAX_HAS_CIDS = 1024
+/** At most this many key ranges in one `sum` (summaries and key lists together). */
+export const MAX_SUM_RANGES = 256
+/** At most this many keys in one `sums` reply (they travel in the data part, 32 bytes each). */
+export const MAX_SUM_KEYS = 16_384
 const MAX_CID_BYTES = 64
 const MAX_PEER_ID_CHARS = 128
 const MAX_TEXT = 512
@@ -46,6 +50,23 @@ export type Request =
   | (RequestBase & { t: 'put'; cid: Uint8Array; data: Uint8Array })
   | (RequestBase & { t: 'get'; cid: Uint8Array })
   | (RequestBase & { t: 'has'; cids: Uint8Array[] })
+  /**
+   * Anti-entropy: the (count, XOR) summary of the keys this peer holds under each of `ranges`,
+   * and the keys themselves under each of `keyRanges` (each list truncated to `limit`).
+   */
+  | (RequestBase & { t: 'sum'; ranges: KeyRange[]; keyRanges: KeyRange[]; limit: number })
+
+/** The keys whose first `bits` bits equal those of `key` (32 bytes). */
+export interface KeyRange {
+  key: Uint8Array
+  bits: number
+}
+
+export interface WireSummary {
+  count: number
+  /** XOR of the keys (32 bytes) */
+  xor: Uint8Array
+}
 
 export interface WirePeer {
   id: string
@@ -62,6 +83,8 @@ export type Reply =
   | { t: 'block'; data: Uint8Array }
   | { t: 'missing' }
   | { t: 'have'; have: boolean[] }
+  /** `keys[i]`: the keys under keyRanges[i], ascending (in the frame: counts in the header, keys as data) */
+  | { t: 'sums'; sums: WireSummary[]; keys: Uint8Array[][] }
   | { t: 'err'; code: string; msg: string }
 
 export type RequestType = Request['t']
@@ -83,6 +106,21 @@ export function encodeRequest(req: Request) {
 }
 
 export function encodeReply(reply: Reply) {
+  if (reply.t === 'sums') {
+    // keys as data: 32 raw bytes each, the per-range counts in the header
+    const n = reply.keys.reduce((a, l) => a + l.length, 0)
+    const data = new Uint8Array(n * KEY_BYTES)
+    let o = 0
+    for (const l of reply.keys) for (const k of l) data.set(k, o++ * KEY_BYTES)
+    return encode(
+      {
+        t: 'sums',
+        sums: reply.sums.map((x) => ({ c: x.count, x: x.xor })),
+        kc: reply.keys.map((l) => l.length),
+      },
+      data,
+    )
+  }
   const { data, ...header } = reply as Reply & { data?: Uint8Array }
   return encode(header, data)
 }
@@ -161,6 +199,17 @@ function noData(data: Uint8Array, t: string): void {
 
 const BASE = ['t', 'v', 'r', 'cs', 'addrs'] as const
 
+function keyRanges(v: unknown, what: string): KeyRange[] {
+  if (!Array.isArray(v) || v.length > MAX_SUM_RANGES) fail(`${what} must be a list of ≤ ${MAX_SUM_RANGES}`)
+  return v.map((r) => {
+    if (r === null || typeof r !== 'object' || Array.isArray(r) || r instanceof Uint8Array)
+      fail(`${what} entry must be a map`)
+    const m = r as Header
+    onlyKeys(m, ['key', 'bits'])
+    return { key: bytes(m.key, 'range key', KEY_BYTES, KEY_BYTES), bits: uint(m, 'bits', KEY_BYTES * 8) }
+  })
+}
+
 /** Validates an untrusted request frame. Unknown `t` and any shape error → BadMessageError. */
 export function decodeRequest(payload: Uint8Array): Request {
   const { header: h, data } = split(payload)
@@ -193,6 +242,14 @@ export function decodeRequest(payload: Uint8Array): Request {
       const cids = h.cids
       if (!Array.isArray(cids) || cids.length > MAX_HAS_CIDS) fail(`cids must be a list of ≤ ${MAX_HAS_CIDS}`)
       return { ...base, t, cids: cids.map((c) => bytes(c, 'cid', MAX_CID_BYTES)) }
+    }
+    case 'sum': {
+      onlyKeys(h, [...BASE, 'ranges', 'keyRanges', 'limit'])
+      noData(data, t)
+      const ranges = keyRanges(h.ranges, 'ranges')
+      const kr = keyRanges(h.keyRanges, 'keyRanges')
+      if (ranges.length + kr.length > MAX_SUM_RANGES) fail(`at most ${MAX_SUM_RANGES} ranges in all`)
+      return { ...base, t, ranges, keyRanges: kr, limit: uint(h, 'limit', MAX_SUM_KEYS) }
     }
     default:
       return fail(`unknown request type ${JSON.stringify(t)}`)
@@ -245,6 +302,35 @@ export function decodeReply(payload: Uint8Array): Reply {
         fail('have must be a list of booleans')
       }
       return { t, have: have as boolean[] }
+    }
+    case 'sums': {
+      onlyKeys(h, ['t', 'sums', 'kc'])
+      const sums = h.sums
+      const kc = h.kc
+      if (!Array.isArray(sums) || sums.length > MAX_SUM_RANGES) fail('sums must be a list')
+      if (!Array.isArray(kc) || kc.length > MAX_SUM_RANGES) fail('kc must be a list')
+      const out = sums.map((x) => {
+        if (x === null || typeof x !== 'object' || Array.isArray(x) || x instanceof Uint8Array)
+          fail('summary must be a map')
+        const m = x as Header
+        onlyKeys(m, ['c', 'x'])
+        return { count: uint(m, 'c'), xor: bytes(m.x, 'xor', KEY_BYTES, KEY_BYTES) }
+      })
+      let total = 0
+      for (const c of kc) {
+        if (typeof c !== 'number' || !Number.isSafeInteger(c) || c < 0) fail('kc must be counts')
+        total += c
+      }
+      if (total > MAX_SUM_KEYS || data.byteLength !== total * KEY_BYTES)
+        fail('keys do not match their counts')
+      const keys: Uint8Array[][] = []
+      let o = 0
+      for (const c of kc as number[]) {
+        const l: Uint8Array[] = []
+        for (let i = 0; i < c; i++, o++) l.push(data.slice(o * KEY_BYTES, (o + 1) * KEY_BYTES))
+        keys.push(l)
+      }
+      return { t, sums: out, keys }
     }
     case 'err':
       onlyKeys(h, ['t', 'code', 'msg'])

@@ -104,6 +104,13 @@ describe('wire: messages', () => {
     { ...base, t: 'put', cid, data: new Uint8Array(1000).fill(3) },
     { ...base, t: 'get', cid },
     { ...base, t: 'has', cids: [cid, cid] },
+    {
+      ...base,
+      t: 'sum',
+      ranges: [{ key: new Uint8Array(32).fill(0x80), bits: 1 }],
+      keyRanges: [{ key: new Uint8Array(32), bits: 7 }],
+      limit: 1024,
+    },
   ]
   for (const s of samples) {
     it(`round-trips ${s.t}`, () => {
@@ -119,6 +126,11 @@ describe('wire: messages', () => {
       { t: 'block', data: new Uint8Array([1, 2]) },
       { t: 'missing' },
       { t: 'have', have: [true, false] },
+      {
+        t: 'sums',
+        sums: [{ count: 2, xor: new Uint8Array(32).fill(5) }],
+        keys: [[new Uint8Array(32).fill(1), new Uint8Array(32).fill(2)], []],
+      },
       { t: 'err', code: 'X', msg: 'y' },
     ] as const) {
       assert.deepEqual(decodeReply(payloadOf(encodeReply(r))), r)
@@ -153,6 +165,25 @@ describe('wire: messages', () => {
     for (const b of bad) assert.throws(() => decodeRequest(b), BadMessageError)
     assert.throws(() => decodeReply(hdr({ t: 'refused', reason: 'because', msg: '' })), BadMessageError)
     assert.throws(() => decodeReply(hdr({ t: 'have', have: [1] })), BadMessageError)
+    const range = { key: new Uint8Array(32), bits: 3 }
+    for (const b of [
+      hdr({ ...base, t: 'sum', ranges: [{ key: new Uint8Array(31), bits: 3 }], keyRanges: [], limit: 1 }),
+      hdr({ ...base, t: 'sum', ranges: [{ ...range, bits: 257 }], keyRanges: [], limit: 1 }),
+      hdr({ ...base, t: 'sum', ranges: Array.from({ length: 300 }, () => range), keyRanges: [], limit: 1 }),
+      hdr({ ...base, t: 'sum', ranges: [], keyRanges: [], limit: 1e9 }),
+    ]) {
+      assert.throws(() => decodeRequest(b), BadMessageError)
+    }
+    // key counts that do not match the data, or too many keys
+    assert.throws(
+      () => decodeReply(hdr({ t: 'sums', sums: [], kc: [2] }, new Uint8Array(32))),
+      BadMessageError,
+    )
+    assert.throws(() => decodeReply(hdr({ t: 'sums', sums: [], kc: [-1] })), BadMessageError)
+    assert.throws(
+      () => decodeReply(hdr({ t: 'sums', sums: [{ c: 1, x: new Uint8Array(3) }], kc: [] })),
+      BadMessageError,
+    )
   })
   it('never throws anything but BadMessageError on random bytes', () => {
     fc.assert(
