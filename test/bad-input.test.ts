@@ -249,6 +249,23 @@ describe('bad input against real daemons', function () {
           codes: ['BAD_MESSAGE'],
         },
         {
+          what: 'a sum over 300 ranges',
+          bytes: () =>
+            shaped({
+              ...base,
+              t: 'sum',
+              ranges: Array.from({ length: 300 }, () => ({ key: new Uint8Array(32), bits: 1 })),
+              keyRanges: [],
+              limit: 1,
+            }),
+          codes: ['BAD_MESSAGE'],
+        },
+        {
+          what: 'a sum with a key list limit of 10^9',
+          bytes: () => shaped({ ...base, t: 'sum', ranges: [], keyRanges: [], limit: 1e9 }),
+          codes: ['BAD_MESSAGE'],
+        },
+        {
           what: 'a get with a 65-byte cid',
           bytes: () => shaped({ ...base, t: 'get', cid: new Uint8Array(65) }),
           codes: ['BAD_MESSAGE'],
@@ -435,6 +452,42 @@ describe('bad input against real daemons', function () {
         back.reply?.t === 'block' && Buffer.from(back.reply.data).equals(data),
         describeExchange(back),
       )
+    })
+  })
+
+  describe('anti-entropy summaries', () => {
+    it('a sum over the whole key space matches what the node holds; key lists are bounded and ascending', async () => {
+      const target = nodes[2]!
+      const chunks = (await target.status()).chunks
+      assert.ok(chunks > 0, 'the node holds chunks (from the test above)')
+      const root = { key: new Uint8Array(32), bits: 0 }
+      const x = await peer.request(
+        target.multiaddr,
+        'chunk',
+        { t: 'sum', ranges: [root], keyRanges: [root, root], limit: 1 },
+        SETTINGS,
+      )
+      assert.equal(x.reply?.t, 'sums', describeExchange(x))
+      if (x.reply?.t !== 'sums') return
+      assert.equal(x.reply.sums[0]!.count, chunks)
+      assert.deepEqual(
+        x.reply.keys.map((l) => l.length),
+        [1, 1],
+        'each list truncated to the limit',
+      )
+      const all = await peer.request(
+        target.multiaddr,
+        'chunk',
+        { t: 'sum', ranges: [], keyRanges: [root], limit: 4096 },
+        SETTINGS,
+      )
+      assert.ok(all.reply?.t === 'sums', describeExchange(all))
+      const keys = all.reply.t === 'sums' ? all.reply.keys[0]! : []
+      assert.equal(keys.length, chunks)
+      const xor = new Uint8Array(32)
+      for (const k of keys) for (let i = 0; i < 32; i++) xor[i]! ^= k[i]!
+      assert.deepEqual(xor, x.reply.sums[0]!.xor, 'the summary is the XOR of the keys')
+      for (let i = 1; i < keys.length; i++) assert.ok(Buffer.compare(keys[i - 1]!, keys[i]!) < 0, 'ascending')
     })
   })
 

@@ -8,7 +8,15 @@ import {
   HashMismatchError,
   toChunkCid,
 } from '@swarmstore/storage'
-import { protocolId, type RefuseReason, type Reply, type Request } from '@swarmstore/wire'
+import {
+  type KeyRange,
+  MAX_SUM_KEYS,
+  protocolId,
+  type RefuseReason,
+  type Reply,
+  type Request,
+  type WireSummary,
+} from '@swarmstore/wire'
 import type { CID } from 'multiformats/cid'
 import type { Logger } from 'pino'
 import { PeerError } from './errors.js'
@@ -74,7 +82,10 @@ export class ChunkService {
   /** Admission and durable store of a chunk pushed by a peer (or by ourselves as a placement member). */
   async storeIncoming(cid: CID, data: Uint8Array, opts: { trusted: boolean }): Promise<PutResult> {
     const key = keyForCid(cid)
-    if (await this.i.store.has(cid)) return { outcome: 'stored' }
+    // Sent a chunk we have: the sender thinks we lack it, maybe because our copy served bad bytes
+    // (peers are served unverified; readers verify). Check ours: a corrupt one is quarantined and
+    // replaced by these bytes.
+    if ((await this.i.store.has(cid)) && (await this.goodCopy(cid))) return { outcome: 'stored' }
     const d = shouldAccept({
       selfKey: this.i.self.key,
       key,
@@ -100,6 +111,22 @@ export class ChunkService {
     this.i.metrics.chunksReceived.inc()
     this.i.onStored?.(cid)
     return { outcome: 'stored' }
+  }
+
+  private async goodCopy(cid: CID): Promise<boolean> {
+    try {
+      await this.i.store.get(cid)
+      return true
+    } catch (err) {
+      if (err instanceof ChunkCorruptError) {
+        this.i.log.warn({ cid: cid.toString() }, 'corrupt chunk quarantined; storing the copy just sent')
+        this.i.metrics.chunksCorrupt.inc()
+        this.i.onCorrupt?.(cid)
+        return false
+      }
+      if (err instanceof ChunkNotFoundError) return false
+      throw err
+    }
   }
 
   private async handle(from: Contact, req: Request): Promise<Reply> {
@@ -129,7 +156,9 @@ export class ChunkService {
           return { t: 'missing' }
         }
         try {
-          const data = await this.i.store.get(cid)
+          // Unverified: the reader hashes every chunk it receives, and a mismatch makes it send us
+          // a good copy (storeIncoming then checks and replaces ours). One hash per read, not two.
+          const data = await this.i.store.get(cid, { verify: false })
           this.i.metrics.chunksServed.inc()
           return { t: 'block', data }
         } catch (err) {
@@ -157,6 +186,21 @@ export class ChunkService {
         }
         return { t: 'have', have }
       }
+      case 'sum': {
+        // Anti-entropy: summaries (O(1) from the store's prefix tree up to 12 bits, a range scan
+        // below) and bounded key lists; the total is capped like the frame.
+        const sums = req.ranges.map((r) => {
+          const x = this.i.store.rangeSummary(r.key, r.bits)
+          return { count: x.count, xor: x.xor }
+        })
+        let budget = MAX_SUM_KEYS
+        const keys = req.keyRanges.map((r) => {
+          const l = this.i.store.keysUnder(r.key, r.bits, Math.min(req.limit, budget))
+          budget -= l.length
+          return l
+        })
+        return { t: 'sums', sums, keys }
+      }
       default:
         return { t: 'err', code: 'BAD_MESSAGE', msg: `${req.t} is not a chunk request` }
     }
@@ -181,7 +225,7 @@ export class ChunkService {
   async getFrom(to: Contact, cid: CID): Promise<Uint8Array | null> {
     if (this.isSelf(to)) {
       try {
-        return await this.i.store.get(cid)
+        return await this.i.store.get(cid, { verify: false }) // the reader verifies
       } catch (err) {
         if (err instanceof ChunkCorruptError) this.i.onCorrupt?.(cid)
         if (err instanceof ChunkNotFoundError || err instanceof ChunkCorruptError) return null
@@ -197,6 +241,25 @@ export class ChunkService {
     if (r.t === 'block') return r.data
     if (r.t === 'missing') return null
     throw new PeerError('BAD_REPLY', `${to.peerId}: unexpected ${r.t} to get`)
+  }
+
+  /** One anti-entropy query: summaries of `ranges` and the keys under `keyRanges` at `to`. */
+  async summariesAt(
+    to: Contact,
+    ranges: KeyRange[],
+    keyRanges: KeyRange[],
+    limit: number,
+  ): Promise<{ sums: WireSummary[]; keys: Uint8Array[][] }> {
+    const r = await this.i.rpc.request(
+      to,
+      this.protocol,
+      { ...this.i.rpc.base(), t: 'sum', ranges, keyRanges, limit },
+      HAS_TIMEOUT_MS,
+    )
+    if (r.t !== 'sums' || r.sums.length !== ranges.length || r.keys.length !== keyRanges.length) {
+      throw new PeerError('BAD_REPLY', `${to.peerId}: unexpected ${r.t} to sum`)
+    }
+    return r
   }
 
   async hasAt(to: Contact, cids: CID[]): Promise<boolean[]> {

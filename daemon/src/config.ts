@@ -48,7 +48,7 @@ export const DEFAULTS: Omit<DaemonConfig, 'dataDir'> = {
   swarmKey: null,
   logLevel: 'info',
   scrubInterval: 3600,
-  repairGrace: 5,
+  repairGrace: 0,
   repairRate: 50 * 1024 * 1024,
 }
 

@@ -208,6 +208,8 @@ export async function startDaemon(flags: Partial<Record<keyof DaemonConfig, unkn
         selfFull: config.capacity === 0,
         selfId,
         advertisedFull,
+        // a member that failed a probe is asked last by reads (still asked before not-found)
+        suspected: (peerId) => membership.get(peerId)?.state === 'suspect',
       },
       log,
       metrics,
@@ -343,7 +345,11 @@ export async function startDaemon(flags: Partial<Record<keyof DaemonConfig, unkn
       putBlock: async (cid, bytes, { wait, pin }) => {
         if (pin) await store.put(cid, bytes, { trusted: true })
         if (pin) await store.pin(cid)
-        const p = replicator.put(cid, bytes)
+        // --wait all: this node makes all R copies itself and waits for them. Otherwise W copies,
+        // acknowledged at W; the holders make the rest between themselves (Replicator.put).
+        const p = replicator.put(cid, bytes, {
+          fanout: wait === 'all' ? config.replicas : config.writeQuorum,
+        })
         await (wait === 'all' ? p.settled : p.acknowledged)
       },
       pinLocal: (cid) => store.pin(cid),
@@ -376,6 +382,12 @@ export async function startDaemon(flags: Partial<Record<keyof DaemonConfig, unkn
             bytes: (healer?.repairBytes ?? 0) + replicator.readRepairBytes,
             dropped: healer?.dropped ?? 0,
           },
+          antiEntropy: {
+            sessions: healer?.aeSessions ?? 0,
+            requests: healer?.aeRequests ?? 0,
+            gapsFound: healer?.aeGaps ?? 0,
+          },
+          hedges: replicator.hedges,
           uptimeSeconds: Math.round((Date.now() - started) / 1000),
           memory: process.memoryUsage(),
         }

@@ -1,6 +1,13 @@
 import { type Contact, compareKeys, type Key, keyForCid, keyToHex, SystemClock, xor } from '@swarmstore/core'
-import { type HealingAction, HealingPlanner, MemberRing, TokenBucket } from '@swarmstore/replication'
-import type { ChunkStore } from '@swarmstore/storage'
+import {
+  AntiEntropySession,
+  type HealingAction,
+  HealingPlanner,
+  MemberRing,
+  sharedRange,
+  TokenBucket,
+} from '@swarmstore/replication'
+import { type ChunkStore, Semaphore } from '@swarmstore/storage'
 import type { CID } from 'multiformats/cid'
 import type { Logger } from 'pino'
 import type { ChunkService } from './chunk-service.js'
@@ -26,17 +33,38 @@ export interface HealerInit {
 
 /** Has-lists are sent in batches of at most this many CIDs (the wire's MAX_HAS_CIDS is 1024). */
 const HAS_BATCH = 1000
-/** Pushes in flight at once. */
+/** Anti-entropy bounds: keys per compared range, ranges per request, rounds per session. */
+const AE_KEYS_PER_RANGE = 1024
+const AE_SUMS_PER_REQUEST = 128
+const AE_KEY_RANGES_PER_REQUEST = 16
+const AE_MAX_ROUNDS = 48
+/** Pushes in flight at once, per target… */
 const PUSH_CONCURRENCY = 4
-/** Newly stored chunks are checked against their co-holders after this (batched). */
-const FRESH_CHECK_MS = 2_000
+/**
+ * …and from this node in all: a repair has several targets at once, and 4 per target (16–20 in
+ * flight) queued this node's own reads behind repair reads and sends (foreground local reads of
+ * 100–250 ms measured during bench:heal).
+ */
+const PUSHES_IN_FLIGHT = 4
+/** Newly stored chunks are checked against their co-holders once storing paused this long… */
+const FRESH_QUIET_MS = 2_000
+/** …or this long after the first of them, if storing never pauses. */
+const FRESH_MAX_MS = 30_000
+/** A fresh chunk's gaps are acted on after this even if its check never completed. */
+const CHECK_GATE_MS = FRESH_MAX_MS + 15_000
 const HANDOFF_STAGGER_MS = 2_000
+/**
+ * A holder with a nearer holder of the same chunk waits this long per nearer holder before it
+ * fills a gap (asking first). Long enough for the nearest one to work through a dead member's
+ * share at the repair rate, so a gap is filled once, not twice; short next to the audit.
+ */
+const REPAIR_STAGGER_MS = 8_000
 
 /**
  * The daemon side of healing: runs the pure HealingPlanner over the live view membership gives
  * it, and carries out its decisions with the chunk protocol — ask "have?" in batches before
  * sending, push what is missing (rate-limited), drop a stray copy only after every member of its
- * placement confirmed. A periodic audit (has-lists against each chunk's placement) is the
+ * placement confirmed. Periodic range-summary sessions with the nearest members are the
  * anti-entropy that repairs what events missed, e.g. a member whose chunks dir was wiped.
  */
 export class Healer {
@@ -45,6 +73,7 @@ export class Healer {
   private readonly i: HealerInit
   private readonly cids = new Map<string, CID>()
   private readonly bucket: TokenBucket
+  private readonly pushSlots = new Semaphore(PUSHES_IN_FLIGHT)
   private timer: NodeJS.Timeout | undefined
   private wakeAt: number | undefined
   private running = false
@@ -52,9 +81,14 @@ export class Healer {
   private stopped = false
   private readonly fresh = new Set<string>()
   private freshTimer: NodeJS.Timeout | undefined
+  private freshSince: number | undefined
   private auditTimer: NodeJS.Timeout | undefined
   repairsSent = 0
   repairBytes = 0
+  /** anti-entropy: sessions run, requests sent, gaps found */
+  aeSessions = 0
+  aeRequests = 0
+  aeGaps = 0
   dropped = 0
 
   constructor(init: HealerInit) {
@@ -65,6 +99,7 @@ export class Healer {
       view: this.view,
       replicas: init.replicas,
       ...(init.graceMs !== undefined ? { graceMs: init.graceMs } : {}),
+      staggerMs: REPAIR_STAGGER_MS,
       ...(init.isFull ? { isFull: init.isFull } : {}),
       ...(init.isPinned ? { isPinned: init.isPinned } : {}),
     })
@@ -79,7 +114,7 @@ export class Healer {
   async start(): Promise<void> {
     for await (const e of this.i.store.keys()) {
       this.cids.set(keyToHex(e.key), e.cid)
-      this.planner.hold(e.key)
+      this.planner.hold(e.key, [], { checkUntil: Date.now() + CHECK_GATE_MS })
       this.fresh.add(keyToHex(e.key))
     }
     this.scheduleFresh()
@@ -103,7 +138,7 @@ export class Healer {
     const key = keyForCid(cid)
     const hex = keyToHex(key)
     this.cids.set(hex, cid)
-    this.planner.hold(key, knownHolders)
+    this.planner.hold(key, knownHolders, { checkUntil: Date.now() + CHECK_GATE_MS }) // io-edge
     this.fresh.add(hex)
     this.scheduleFresh()
     this.schedule()
@@ -277,7 +312,11 @@ export class Healer {
     }
   }
 
-  private async push(to: Contact, p: { key: Key; cid: CID; reason: string }): Promise<void> {
+  private push(to: Contact, p: { key: Key; cid: CID; reason: string }): Promise<void> {
+    return this.pushSlots.run(() => this.pushNow(to, p))
+  }
+
+  private async pushNow(to: Contact, p: { key: Key; cid: CID; reason: string }): Promise<void> {
     let bytes: Uint8Array
     try {
       bytes = await this.i.store.get(p.cid)
@@ -310,31 +349,105 @@ export class Healer {
     }
   }
 
+  /**
+   * The co-holder check of newly stored chunks runs once storing has been quiet for FRESH_QUIET_MS
+   * (at most FRESH_MAX_MS after the first of them). Until then the planner sends nothing for them
+   * (their other placement members are unknown, not missing): while a put streams in, this node
+   * spends its CPU and disk on the copies being acknowledged, and makes the remaining ones just after.
+   */
   private scheduleFresh(): void {
-    if (this.freshTimer !== undefined || this.stopped) return
+    if (this.stopped) return
+    const now = Date.now() // io-edge
+    this.freshSince ??= now
+    const at = Math.min(now + FRESH_QUIET_MS, this.freshSince + FRESH_MAX_MS)
+    clearTimeout(this.freshTimer)
     this.freshTimer = setTimeout(() => {
       this.freshTimer = undefined
+      this.freshSince = undefined
       const keys = [...this.fresh]
       this.fresh.clear()
       this.check(keys).catch((err) => this.i.log.warn({ err }, 'co-holder check failed'))
-    }, FRESH_CHECK_MS)
+    }, at - now)
     this.freshTimer.unref()
   }
 
-  /** Audit: every held chunk against its current placement. */
+  /**
+   * Anti-entropy, every auditIntervalMs: a range-summary session (AntiEntropySession) with each of
+   * the 2R members nearest to us, over the key range we share with it. Equal (count, XOR) summaries
+   * end a branch at once, so a session costs O(differences × depth) summaries, not a key list; where
+   * a range differs and is small, its keys are compared. A chunk we hold that the neighbour lacks
+   * and should hold (it is in the chunk's placement) becomes a gap, filled like any other. Each
+   * side runs its own sessions, so each pushes what it has.
+   */
   async audit(): Promise<void> {
-    await this.check([...this.cids.keys()])
+    const self = this.i.self
+    const neighbours = this.view
+      .closest(self.key, 2 * this.i.replicas + 1)
+      .filter((c) => c.peerId !== self.peerId)
+    for (const n of neighbours) {
+      if (this.stopped) return
+      await this.reconcile(n).catch((err) =>
+        this.i.log.debug({ peer: n.peerId, err: (err as Error).message }, 'anti-entropy session failed'),
+      )
+    }
+    this.schedule()
+  }
+
+  private async reconcile(n: Contact): Promise<void> {
+    const store = this.i.store
+    const session = new AntiEntropySession({
+      local: {
+        summarize: (p) => store.rangeSummary(p.key, p.bits),
+        keysIn: (p, limit) => store.keysUnder(p.key, p.bits, limit),
+      },
+      root: sharedRange(this.i.self.key, n.key),
+      maxKeysPerRange: AE_KEYS_PER_RANGE,
+    })
+    for (let round = 0; round < AE_MAX_ROUNDS && !this.stopped; round++) {
+      const q = session.next()
+      if (q === undefined) break
+      // one query may need several requests: ≤ AE_SUMS_PER_REQUEST summaries and
+      // ≤ AE_KEY_RANGES_PER_REQUEST key lists each (bounded frames both ways)
+      for (let i = 0, j = 0; i < q.summaries.length || j < q.keys.length; ) {
+        const sums = q.summaries.slice(i, i + AE_SUMS_PER_REQUEST)
+        const keys = q.keys.slice(j, j + AE_KEY_RANGES_PER_REQUEST)
+        i += sums.length
+        j += keys.length
+        const r = await this.i.chunks.summariesAt(n, sums, keys, AE_KEYS_PER_RANGE)
+        this.aeRequests++
+        session.receiveSummaries(sums.map((prefix, k) => ({ prefix, summary: r.sums[k]! })))
+        session.receiveKeys(keys.map((prefix, k) => ({ prefix, keys: r.keys[k]! })))
+      }
+    }
+    this.aeSessions++
+    let gaps = 0
+    for (const k of session.remoteLacks) {
+      const st = this.planner.replicaState(k)
+      if (st?.placement.some((m) => m.peerId === n.peerId)) {
+        this.planner.lacks(k, n.peerId)
+        gaps++
+      }
+    }
+    this.aeGaps += gaps
+    if (gaps > 0) {
+      this.i.log.info(
+        { peer: n.peerId, gaps, rounds: session.rounds },
+        'anti-entropy found chunks a neighbour lacks',
+      )
+    }
   }
 
   /** Asks each placement member of these chunks (batched by member) whether it holds them. */
   private async check(hexKeys: string[], only?: string): Promise<void> {
     const byPeer = new Map<string, { to: Contact; items: { key: Key; cid: CID }[] }>()
+    const keys: Key[] = []
     for (const hex of hexKeys) {
       const cid = this.cids.get(hex)
       if (cid === undefined) continue
       const key = keyForCid(cid)
       const st = this.planner.replicaState(key)
       if (st === undefined) continue
+      keys.push(key)
       for (const m of st.placement) {
         if (m.peerId === this.i.self.peerId || (only !== undefined && m.peerId !== only)) continue
         const e = byPeer.get(m.peerId) ?? { to: m, items: [] }
@@ -360,6 +473,9 @@ export class Healer {
         }
       }),
     )
+    // Asked (a member that did not answer is a gap now: replicateTo asks it again before sending).
+    const now = Date.now() // io-edge
+    for (const k of keys) this.planner.checked(k, now)
     this.schedule()
   }
 }

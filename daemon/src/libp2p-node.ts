@@ -6,6 +6,7 @@ import { ping } from '@libp2p/ping'
 import { preSharedKey } from '@libp2p/pnet'
 import { tcp } from '@libp2p/tcp'
 import { multiaddr } from '@multiformats/multiaddr'
+import { YAMUX_STREAM_WINDOW } from '@swarmstore/wire'
 import { createLibp2p, type Libp2p } from 'libp2p'
 
 export interface NodeInit {
@@ -45,7 +46,9 @@ export async function createNode(init: NodeInit): Promise<Libp2p> {
       tcp({ inboundSocketInactivityTimeout: 5 * 60_000, outboundSocketInactivityTimeout: 5 * 60_000 }),
     ],
     connectionEncrypters: [noise()],
-    streamMuxers: [yamux({ maxInboundStreams: 1024, maxOutboundStreams: 1024 })],
+    streamMuxers: [
+      yamux({ maxInboundStreams: 1024, maxOutboundStreams: 1024, streamOptions: YAMUX_STREAM_WINDOW }),
+    ],
     ...(init.swarmKey ? { connectionProtector: preSharedKey({ psk: init.swarmKey }) } : {}),
     connectionManager: {
       maxConnections: 256,

@@ -18,6 +18,14 @@ const FULL_PEER_MS = 60_000
 const HEDGE_MIN_MS = 250
 const HEDGE_MAX_MS = 5_000
 const SMALL_SWARM_TTL_MS = 5_000
+/**
+ * Hedges are budgeted: each chunk read earns HEDGE_BUDGET of a hedge (banked up to HEDGE_BANK),
+ * so early hedges double at most ~10% of reads, however loaded the swarm: on a busy machine every
+ * answer is slow, and unbudgeted hedges doubled the work that made it slow. Over budget, a read
+ * waits one more hedge delay and then hedges anyway: that holder is stuck, not slow.
+ */
+const HEDGE_BUDGET = 0.1
+const HEDGE_BANK = 10
 
 /** Bytes from a peer are never trusted: SHA-256 must equal the CID's digest (all our CIDs are sha2-256). */
 export function bytesMatchCid(cid: CID, bytes: Uint8Array): boolean {
@@ -42,6 +50,9 @@ export class Replicator {
   private smallSwarm: { at: number; contacts: readonly Contact[] } | undefined
   /** EWMA of successful chunk get latency (ms) */
   private getLatencyMs = 50
+  private hedgeTokens = HEDGE_BANK
+  /** hedged chunk requests sent (for tests and metrics) */
+  hedges = 0
 
   private hedgeAfterMs(): number {
     return Math.min(HEDGE_MAX_MS, Math.max(HEDGE_MIN_MS, 3 * this.getLatencyMs))
@@ -62,6 +73,8 @@ export class Replicator {
       selfId: string
       /** peers that advertise no free capacity (membership metadata) */
       advertisedFull?: (peerId: string) => boolean
+      /** members under suspicion (failed a probe): reads ask them last */
+      suspected?: (peerId: string) => boolean
     },
     private readonly log: Logger,
     private readonly metrics: Metrics,
@@ -105,14 +118,19 @@ export class Replicator {
     this.smallSwarm = undefined
   }
 
-  /** Sends one chunk to its R closest nodes (self included when it is one of them). */
-  put(cid: CID, bytes: Uint8Array): ChunkPut {
+  /**
+   * Sends one chunk to its closest nodes (self included when it is one of them): to the R closest
+   * with `fanout` R, or to the W closest with `fanout` W, leaving the remaining copies to the
+   * holders' healing (they check their co-holders seconds after storing and fill the gap from
+   * their own disks), so the uploader sends W copies, not R.
+   */
+  put(cid: CID, bytes: Uint8Array, opts: { fanout?: number } = {}): ChunkPut {
     const ack = Promise.withResolvers<Contact[]>()
     const done = Promise.withResolvers<Contact[]>()
     ack.promise.catch(() => {})
     done.promise.catch(() => {})
     this.pending++
-    this.runPut(cid, bytes, ack, done)
+    this.runPut(cid, bytes, opts.fanout ?? this.opts.replicas, ack, done)
       .catch((err) => {
         ack.reject(err)
         done.reject(err)
@@ -126,6 +144,7 @@ export class Replicator {
   private async runPut(
     cid: CID,
     bytes: Uint8Array,
+    fanout: number,
     ack: PromiseWithResolvers<Contact[]>,
     done: PromiseWithResolvers<Contact[]>,
   ): Promise<void> {
@@ -136,6 +155,7 @@ export class Replicator {
       candidates,
       replicas: this.opts.replicas,
       writeQuorum: this.opts.writeQuorum,
+      fanout,
       isFull: this.isFull,
     })
     const settled = Promise.withResolvers<void>()
@@ -230,12 +250,14 @@ export class Replicator {
     seen: { missing: number },
     signal?: AbortSignal,
   ): Promise<Uint8Array | null> {
+    const hedgeAfterMs = this.hedgeAfterMs()
     const plan = new ReadPlan({
       key,
       closest: candidates,
       replicas: this.opts.replicas,
       width,
-      hedgeAfterMs: this.hedgeAfterMs(),
+      hedgeAfterMs,
+      ...(this.opts.suspected ? { deprioritize: (c: Contact) => this.opts.suspected!(c.peerId) } : {}),
     })
     const result = Promise.withResolvers<Uint8Array | null>()
     let timer: NodeJS.Timeout | undefined
@@ -252,10 +274,20 @@ export class Replicator {
       if (s.status === 'not-found') return end(null)
       for (const c of s.ask) ask(c)
       clearTimeout(timer)
-      if (s.hedgeAt !== undefined) {
-        timer = setTimeout(() => apply(plan.tick(Date.now())), Math.max(0, s.hedgeAt - Date.now())) // io-edge
-      }
+      if (s.hedgeAt !== undefined) armHedge(Math.max(0, s.hedgeAt - Date.now())) // io-edge
     }
+    const armHedge = (ms: number, force = false) => {
+      timer = setTimeout(() => {
+        if (over) return
+        // Over budget: wait as long again; then the holder is stuck, not just slow: hedge anyway.
+        if (this.hedgeTokens < 1 && !force) return armHedge(hedgeAfterMs, true)
+        const s = plan.tick(Date.now()) // io-edge
+        this.hedgeTokens -= s.ask.length
+        this.hedges += s.ask.length
+        apply(s)
+      }, ms) // io-edge
+    }
+    this.hedgeTokens = Math.min(HEDGE_BANK, this.hedgeTokens + HEDGE_BUDGET)
     const ask = (c: Contact) => {
       tried.add(c.peerId)
       const t0 = Date.now() // io-edge
