@@ -8,6 +8,7 @@ import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { tcp } from '@libp2p/tcp'
 import { multiaddr } from '@multiformats/multiaddr'
+import { YAMUX_STREAM_WINDOW } from '@swarmstore/wire'
 import { createLibp2p } from 'libp2p'
 
 const PROTO = '/swarmstore-bench/sink/1'
@@ -17,7 +18,7 @@ async function node() {
     addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
     transports: [tcp()],
     connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
+    streamMuxers: [yamux({ streamOptions: YAMUX_STREAM_WINDOW })],
   })
 }
 

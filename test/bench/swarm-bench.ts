@@ -41,6 +41,14 @@ function rssMiB(pid: number): Promise<number> {
   return readFile(`/proc/${pid}/status`, 'utf8').then((s) => Number(/VmRSS:\s+(\d+)/.exec(s)![1]) / 1024)
 }
 
+/** CPU seconds (user + system) of a process; for the bench itself, of its waited-for children (the CLIs). */
+async function cpuSecs(pid: number | 'self'): Promise<number> {
+  const f = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]!.split(' ')
+  // fields after "pid (comm) ": state=0 … utime=11 stime=12 cutime=13 cstime=14 (clock ticks, 100 Hz)
+  const n = pid === 'self' ? Number(f[13]) + Number(f[14]) : Number(f[11]) + Number(f[12])
+  return n / 100
+}
+
 async function timed(fn: () => Promise<{ code: number; stderr: string }>, what: string): Promise<number> {
   const t0 = performance.now()
   const r = await fn()
@@ -75,6 +83,15 @@ try {
   if (w.code !== 0) throw new Error(`warm-up put failed: ${w.stderr}`)
   await gateway.cli(['get', JSON.parse(w.stdout).cid, '-o', join(swarm.root, 'warm.out')])
 
+  const pids = [...ds, gateway].map((d) => d.proc!.pid!)
+  const perProcess: number[][] = []
+  const cpuNow = async () => {
+    const each = [await cpuSecs('self'), ...(await Promise.all(pids.map((p) => cpuSecs(p))))]
+    perProcess.push(each)
+    return each.reduce((a, b) => a + b, 0)
+  }
+  const cpu0 = await cpuNow()
+
   log('put (W acks)…')
   let cid = ''
   const putSecs = await timed(async () => {
@@ -82,20 +99,45 @@ try {
     if (r.code === 0) cid = JSON.parse(r.stdout).cid
     return r
   }, 'put')
+  // Between the phases, let the background work end: the remaining copies of a put acknowledged
+  // at W (made by the holders) and every holder's check of its co-holders, so each phase is
+  // measured on its own. How long that took is reported (settleSeconds, after the W put).
+  const settle = async () => {
+    const t0 = performance.now()
+    await new Promise((r) => setTimeout(r, 2500))
+    for (const deadline = Date.now() + 120_000; ; ) {
+      const st = await Promise.all(
+        ds.map((d) => d.api<{ underReplicated: number; replicating: number }>('/v1/status')),
+      )
+      if (st.every((s) => s.underReplicated === 0 && s.replicating === 0)) break
+      if (Date.now() > deadline)
+        throw new Error(`background replication did not settle: ${JSON.stringify(st)}`)
+      await new Promise((r) => setTimeout(r, 250))
+    }
+    return (performance.now() - t0) / 1000
+  }
+  const settleSecs = await settle()
   log('put --wait all…')
   const putAllSecs = await timed(
     () => ds[0]!.cli(['put', b, '--wait', 'all', '--json'], { timeoutMs: 600_000 }),
     'put all',
   )
-  // let the first put's background replication to R finish before reading
-  await new Promise((r) => setTimeout(r, 2000))
+  await settle()
+  const cpu1 = await cpuNow()
 
   log('get through the capacity-0 daemon…')
   const out = join(swarm.root, 'out.bin')
   const getSecs = await timed(() => gateway.cli(['get', cid, '-o', out], { timeoutMs: 600_000 }), 'get')
+  const cpu2 = await cpuNow()
   if ((await stat(out)).size !== bytes) throw new Error('get returned the wrong size')
   await rm(out)
 
+  if (process.env.BENCH_CPU_DETAIL) {
+    // CPU seconds per phase for [CLIs, node 1…N, gateway]
+    const d = (i: number) =>
+      perProcess[i + 1]!.map((x, j) => Math.round((x - perProcess[i]![j]!) * 100) / 100)
+    console.error(JSON.stringify({ putCpu: d(0), getCpu: d(1) }))
+  }
   const mb = bytes / 1e6
   const r3 = (x: number) => Math.round(x * 1000) / 1000
   const r1 = (x: number) => Math.round(x * 10) / 10
@@ -112,6 +154,10 @@ try {
     putAllRatio: r3(mb / putAllSecs / streamCeilingMBps),
     getRatio: r3(mb / getSecs / streamCeilingMBps),
     idleRssMiB: r1(idleRssMiB),
+    settleSeconds: r1(settleSecs),
+    // CPU of every daemon and CLI per MiB of file: both puts (each to R copies), then the get
+    putCpuMsPerMiB: r1(((cpu1 - cpu0) * 1000) / (2 * sizeMiB)),
+    getCpuMsPerMiB: r1(((cpu2 - cpu1) * 1000) / sizeMiB),
     cpus: 2,
     loadavg1m: r1(loadavg()[0]!),
   }
