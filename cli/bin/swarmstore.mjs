@@ -1,7 +1,9 @@
-#!/usr/bin/env -S node --max-semi-space-size=2
+#!/usr/bin/env -S node --max-semi-space-size=2 --v8-pool-size=1
 // --max-semi-space-size=2 (MiB): V8's young generation otherwise grows to ~48 MiB, which is most of
 // an idle daemon's RSS (108 → 97 MiB measured); chunk buffers live outside the JS heap, so the
-// extra scavenges cost little.
+// extra scavenges cost little. --v8-pool-size=1: one V8 worker thread instead of one per core
+// (an idle daemon in a 5-node swarm: 106–108 → 98 MiB RSS in bench:swarm, throughput unchanged
+// within the run-to-run spread). `npm start` and `swarm --nodes N` start daemons with these flags.
 // The swarmstore command. Kept to syntax any Node parses (no top-level await), so an old Node reaches
 // the version check and says what to do instead of failing on syntax or a missing API.
 const [major] = process.versions.node.split('.').map(Number)

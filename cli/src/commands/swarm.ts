@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { closeSync, openSync } from 'node:fs'
+import { closeSync, openSync, readFileSync } from 'node:fs'
 import { mkdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -38,6 +38,18 @@ const POLL_MS = 100
 
 /** This package's bin script, which the children run: dist/commands/swarm.js → bin/swarmstore.mjs. */
 const BIN = fileURLToPath(new URL('../../bin/swarmstore.mjs', import.meta.url))
+
+/** The Node flags on the bin's shebang line (`#!/usr/bin/env -S node FLAGS`): one place says how a daemon's V8 is set up. */
+function shebangFlags(): string[] {
+  const first = readFileSync(BIN, 'utf8').split('\n', 1)[0] ?? ''
+  const m = /^#!.*\bnode\b(.*)$/.exec(first)
+  return m === null
+    ? []
+    : m[1]!
+        .trim()
+        .split(/\s+/)
+        .filter((f) => f.startsWith('--'))
+}
 
 export function registerSwarm(program: Command): void {
   program
@@ -132,7 +144,7 @@ async function startNode(options: SwarmOptions, index: number, bootstrap: string
   const listen = `/ip4/127.0.0.1/tcp/${options.basePort + index - 1}`
   const api = `127.0.0.1:${options.apiBasePort + index - 1}`
   // the same Node and the same V8 flags as the bin's shebang
-  const args = ['--max-semi-space-size=2', BIN, 'daemon', '--data-dir', dir, '--listen', listen, '--api', api]
+  const args = [...shebangFlags(), BIN, 'daemon', '--data-dir', dir, '--listen', listen, '--api', api]
   if (options.replicas !== undefined) args.push('--replicas', String(options.replicas))
   for (const addr of bootstrap) args.push('--bootstrap', addr)
 
