@@ -210,6 +210,7 @@ export class ChunkService {
 
   async putTo(to: Contact, cid: CID, data: Uint8Array): Promise<PutResult> {
     if (this.isSelf(to)) return this.storeIncoming(cid, data, { trusted: true })
+    this.i.metrics.chunkBytesPushed.inc(data.byteLength)
     const r = await this.i.rpc.request(
       to,
       this.protocol,

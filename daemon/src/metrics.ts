@@ -13,6 +13,11 @@ export class Metrics {
     help: 'chunks sent to peers',
     registers: [this.registry],
   })
+  readonly chunkBytesPushed = new Counter({
+    name: 'swarmstore_chunk_bytes_pushed_total',
+    help: 'chunk bytes this node sent to peers in put requests (uploads, repairs, handoffs)',
+    registers: [this.registry],
+  })
   readonly chunksRefused = new Counter({
     name: 'swarmstore_chunks_refused_total',
     help: 'pushed chunks refused',

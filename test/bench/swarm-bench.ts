@@ -90,7 +90,16 @@ try {
     perProcess.push(each)
     return each.reduce((a, b) => a + b, 0)
   }
+  // bytes node 1 (the uploader) sends in chunk puts: its share of the copies of a file
+  const pushed = async () => {
+    const r = await fetch(`${ds[0]!.url}/metrics`, {
+      headers: { authorization: `Bearer ${await ds[0]!.token()}` },
+    })
+    const line = (await r.text()).split('\n').find((l) => l.startsWith('swarmstore_chunk_bytes_pushed_total'))
+    return Number(line?.split(' ').at(-1) ?? 'NaN')
+  }
   const cpu0 = await cpuNow()
+  const pushed0 = await pushed()
 
   log('put (W acks)…')
   let cid = ''
@@ -116,12 +125,15 @@ try {
     }
     return (performance.now() - t0) / 1000
   }
+  const pushed1 = await pushed()
   const settleSecs = await settle()
+  const pushed2 = await pushed()
   log('put --wait all…')
   const putAllSecs = await timed(
     () => ds[0]!.cli(['put', b, '--wait', 'all', '--json'], { timeoutMs: 600_000 }),
     'put all',
   )
+  const pushed3 = await pushed()
   await settle()
   const cpu1 = await cpuNow()
 
@@ -155,6 +167,12 @@ try {
     getRatio: r3(mb / getSecs / streamCeilingMBps),
     idleRssMiB: r1(idleRssMiB),
     settleSeconds: r1(settleSecs),
+    // copies of the file's bytes the uploader sent: W put, until acknowledged (the holders make the
+    // rest), and --wait all; the uploader holds some chunks itself, so R−1 ≤ all ≤ R
+    uploaderCopiesPut: r3((pushed1 - pushed0) / bytes),
+    // …and including what node 1 sent afterwards as one of the holders completing the placement
+    uploaderCopiesPutSettled: r3((pushed2 - pushed0) / bytes),
+    uploaderCopiesPutAll: r3((pushed3 - pushed2) / bytes),
     // CPU of every daemon and CLI per MiB of file: both puts (each to R copies), then the get
     putCpuMsPerMiB: r1(((cpu1 - cpu0) * 1000) / (2 * sizeMiB)),
     getCpuMsPerMiB: r1(((cpu2 - cpu1) * 1000) / sizeMiB),
