@@ -50,6 +50,9 @@ const runs = [
       'putRatio',
       'getRatio',
       'idleRssMiB',
+      'uploaderCopiesPut',
+      'putCpuMsPerMiB',
+      'getCpuMsPerMiB',
     ],
   ],
   [
@@ -61,6 +64,8 @@ const runs = [
       'detectSeconds',
       'repairSeconds',
       'repairMBps',
+      'repairCopies',
+      'heldChunks',
       'falseDeaths',
       'getP99MsBaseline',
       'getP99MsDuringRepair',
