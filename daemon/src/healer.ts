@@ -112,9 +112,10 @@ export class Healer {
 
   /** Registers every chunk already on disk (after a restart) and starts the audit. */
   async start(): Promise<void> {
+    const checkUntil = Date.now() + CHECK_GATE_MS // io-edge
     for await (const e of this.i.store.keys()) {
       this.cids.set(keyToHex(e.key), e.cid)
-      this.planner.hold(e.key, [], { checkUntil: Date.now() + CHECK_GATE_MS })
+      this.planner.hold(e.key, [], { checkUntil })
       this.fresh.add(keyToHex(e.key))
     }
     this.scheduleFresh()

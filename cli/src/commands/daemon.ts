@@ -29,6 +29,11 @@ export interface DaemonFlags {
 /** The daemon subcommand's own options, as commander parsed them (dataDir and api are global options). */
 export type DaemonCommandOptions = Omit<DaemonFlags, 'dataDir' | 'api'>
 
+function secondsArg(v: string): number {
+  if (!/^\d+$/.test(v)) throw new InvalidArgumentError('must be a whole number of seconds')
+  return Number(v)
+}
+
 export function registerDaemon(program: Command): void {
   program
     .command('daemon')
@@ -54,18 +59,12 @@ export function registerDaemon(program: Command): void {
     .option(
       '--scrub-interval <seconds>',
       'verify every stored chunk from disk this often (default 3600; 0 = off)',
-      (v: string) => {
-        if (!/^\d+$/.test(v)) throw new InvalidArgumentError('must be a whole number of seconds')
-        return Number(v)
-      },
+      secondsArg,
     )
     .option(
       '--repair-grace <seconds>',
-      'wait this long before re-replicating around a dead member (default 5)',
-      (v: string) => {
-        if (!/^\d+$/.test(v)) throw new InvalidArgumentError('must be a whole number of seconds')
-        return Number(v)
-      },
+      'extra seconds before re-replicating around a dead member, on top of the suspicion timeout (default 0)',
+      secondsArg,
     )
     .option(
       '--repair-rate <bytes>',

@@ -94,6 +94,12 @@ export interface GcResult {
   freedBytes: number
 }
 
+function checkPrefixBits(prefixBits: number): void {
+  if (!Number.isInteger(prefixBits) || prefixBits < 0 || prefixBits > 256) {
+    throw new RangeError(`prefixBits ${prefixBits} outside [0, 256]`)
+  }
+}
+
 /** See ChunkStore.writeSlots. */
 const WRITE_SLOTS = 2
 
@@ -526,9 +532,7 @@ export class ChunkStore {
    */
   rangeSummary(prefix: Uint8Array, prefixBits: number): PrefixSummary {
     this.assertOpen()
-    if (!Number.isInteger(prefixBits) || prefixBits < 0 || prefixBits > 256) {
-      throw new RangeError(`prefixBits ${prefixBits} outside [0, 256]`)
-    }
+    checkPrefixBits(prefixBits)
     if (prefixBits <= SUMMARY_BITS) return this.summaries.get(prefix, prefixBits)
     const from = maskPrefix(prefix, prefixBits)
     const xor = new Uint8Array(32)
@@ -543,9 +547,7 @@ export class ChunkStore {
   /** The keys under a prefix (keyspace keys), ascending, at most `limit`. Synchronous: the index is in memory. */
   keysUnder(prefix: Uint8Array, prefixBits: number, limit: number): Key[] {
     this.assertOpen()
-    if (!Number.isInteger(prefixBits) || prefixBits < 0 || prefixBits > 256) {
-      throw new RangeError(`prefixBits ${prefixBits} outside [0, 256]`)
-    }
+    checkPrefixBits(prefixBits)
     const out: Key[] = []
     if (limit <= 0) return out
     for (const e of this.index.range(maskPrefix(prefix, prefixBits), prefixEnd(prefix, prefixBits))) {
