@@ -48,6 +48,8 @@ export interface ChunkServiceInit {
   onStored?: (cid: CID) => void
   /** a local copy turned out corrupt (now quarantined) */
   onCorrupt?: (cid: CID) => void
+  /** a peer said it holds these chunks (a `has` with `held`) */
+  onPeerHolds?: (peerId: string, cids: CID[]) => void
 }
 
 /**
@@ -174,9 +176,11 @@ export class ChunkService {
       }
       case 'has': {
         const have: boolean[] = []
+        const held: CID[] = []
         for (const c of req.cids) {
           try {
             const cid = toChunkCid(c)
+            if (req.held) held.push(cid)
             // A copy being stored right now counts: a second healer asking in the meantime must
             // not send the same bytes again (if that put fails, the audit finds the gap).
             have.push(this.incoming.has(cid.toString()) || (await this.i.store.has(cid)))
@@ -184,6 +188,7 @@ export class ChunkService {
             have.push(false)
           }
         }
+        if (held.length > 0) this.i.onPeerHolds?.(from.peerId, held)
         return { t: 'have', have }
       }
       case 'sum': {
@@ -263,12 +268,17 @@ export class ChunkService {
     return r
   }
 
-  async hasAt(to: Contact, cids: CID[]): Promise<boolean[]> {
+  /**
+   * Which of `cids` the peer holds. `held`: we hold every one of them ourselves, and say so (to
+   * peers that speak minor ≥ 1), so the peer counts us as a holder without asking back.
+   */
+  async hasAt(to: Contact, cids: CID[], opts: { held?: boolean } = {}): Promise<boolean[]> {
     if (this.isSelf(to)) return Promise.all(cids.map((c) => this.i.store.has(c)))
+    const held = opts.held === true && (this.i.rpc.peerMinor(to.peerId) ?? 0) >= 1
     const r = await this.i.rpc.request(
       to,
       this.protocol,
-      { ...this.i.rpc.base(), t: 'has', cids: cids.map((c) => c.bytes) },
+      { ...this.i.rpc.base(), t: 'has', cids: cids.map((c) => c.bytes), ...(held ? { held: true } : {}) },
       HAS_TIMEOUT_MS,
     )
     if (r.t !== 'have' || r.have.length !== cids.length) {

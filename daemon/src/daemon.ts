@@ -122,6 +122,7 @@ export async function startDaemon(flags: Partial<Record<keyof DaemonConfig, unkn
       metrics,
       onStored: (cid) => healer?.stored(cid),
       onCorrupt: (cid) => healer?.lost(cid),
+      onPeerHolds: (peerId, cids) => healer?.peerHolds(peerId, cids),
     })
     const settingsMeta = { r: String(config.replicas), cs: String(config.chunkSize) }
     const freeBytes = async () => (config.capacity === 0 ? 0 : (await store.stats()).freeBytes)

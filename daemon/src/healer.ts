@@ -46,8 +46,14 @@ const PUSH_CONCURRENCY = 4
  * 100–250 ms measured during bench:heal).
  */
 const PUSHES_IN_FLIGHT = 4
-/** Newly stored chunks are checked against their co-holders once storing paused this long… */
-const FRESH_QUIET_MS = 2_000
+/**
+ * Newly stored chunks are checked against their co-holders once storing paused this long… The
+ * check tells them we hold the chunks (`has` with `held`), so it is also how a co-holder that is
+ * waiting out its repair stagger learns that the gap it saw is filled: short, so that after a
+ * repair the swarm knows it is whole within a second of the last copy (2 s kept every repaired
+ * chunk "under-replicated" on the other holder for 2 s more than the copy took).
+ */
+const FRESH_QUIET_MS = 500
 /** …or this long after the first of them, if storing never pauses. */
 const FRESH_MAX_MS = 30_000
 /** A fresh chunk's gaps are acted on after this even if its check never completed. */
@@ -150,6 +156,23 @@ export class Healer {
     const key = keyForCid(cid)
     this.planner.release(key)
     this.cids.delete(keyToHex(key))
+  }
+
+  /**
+   * A peer said it holds these (it asked us about chunks it holds: its co-holder check after
+   * receiving them, or its ask before a push). For the ones we hold, it is a known holder now, so a
+   * repaired gap closes here when the new holder checks in, not at our own staggered ask.
+   */
+  peerHolds(peerId: string, cids: CID[]): void {
+    if (peerId === this.i.self.peerId) return
+    let any = false
+    for (const cid of cids) {
+      const key = keyForCid(cid)
+      if (!this.cids.has(keyToHex(key))) continue
+      this.planner.confirmed(key, peerId)
+      any = true
+    }
+    if (any) this.schedule()
   }
 
   /** A peer lacks a good copy (found by a read, or it answered missing). */
@@ -293,6 +316,7 @@ export class Healer {
         have = await this.i.chunks.hasAt(
           to,
           part.map((p) => p.cid),
+          { held: true },
         )
       } catch {
         for (const p of part) this.planner.failed(p.key, to.peerId, Date.now())
@@ -464,6 +488,7 @@ export class Healer {
             .hasAt(
               to,
               part.map((p) => p.cid),
+              { held: true },
             )
             .catch(() => undefined)
           if (have === undefined) continue

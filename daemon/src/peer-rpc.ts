@@ -9,6 +9,7 @@ import {
   encodeRequest,
   FrameReader,
   maxFrameBytes,
+  PROTOCOL_MINOR,
   ReadTimeoutError,
   type Reply,
   type Request,
@@ -31,6 +32,8 @@ const SESSION_CLIENT_IDLE_MS = 5_000
 const MAX_IDLE_SESSIONS = 16
 /** A peer that answered a session negotiation with the one-request protocol is asked so for this long. */
 const NO_SESSION_MS = 10 * 60_000
+/** Peers whose protocol minor version we remember (from their requests); the oldest are forgotten. */
+const MAX_KNOWN_MINORS = 10_000
 /** Our announced addresses are recomputed at most this often (they go into every request). */
 const ADDRS_TTL_MS = 1_000
 
@@ -74,6 +77,8 @@ export class PeerRpc {
   /** peers that do not speak the session protocols, until when */
   private readonly noSession = new Map<string, number>()
   private addrCache: { at: number; addrs: string[] } | undefined
+  /** the minor version each peer's last request carried */
+  private readonly minors = new Map<string, number>()
   /** malformed frames received, by protocol (for metrics) */
   badFrames = 0
 
@@ -96,7 +101,22 @@ export class PeerRpc {
       c = { at: now, addrs: this.addrs() }
       this.addrCache = c
     }
-    return { v: 0, r: this.settings.r, cs: this.settings.cs, addrs: c.addrs }
+    return { v: PROTOCOL_MINOR, r: this.settings.r, cs: this.settings.cs, addrs: c.addrs }
+  }
+
+  /**
+   * The protocol minor version `peerId` speaks, as its last request to us said; undefined when it
+   * has sent us none. Optional fields of newer minors go only to peers known to understand them.
+   */
+  peerMinor(peerId: string): number | undefined {
+    return this.minors.get(peerId)
+  }
+
+  private noteMinor(peerId: string, v: number): void {
+    if (this.minors.get(peerId) === v) return
+    this.minors.delete(peerId)
+    this.minors.set(peerId, v)
+    if (this.minors.size > MAX_KNOWN_MINORS) this.minors.delete(this.minors.keys().next().value!)
   }
 
   contactOf(peer: PeerId, addrs: string[]): Contact {
@@ -145,6 +165,7 @@ export class PeerRpc {
           return
         }
         req = decodeRequest(frame)
+        this.noteMinor(conn.remotePeer.toString(), req.v)
       } catch (err) {
         if (!first && err instanceof ReadTimeoutError && reader.buffered === 0) {
           // an idle session between requests: not a bad frame

@@ -383,6 +383,7 @@ try {
   let repairedAt: number | undefined
   let underPeak = 0
   let firstRepairAt: number | undefined
+  let lastRepairAt: number | undefined
   let repairsAtEnd = repairsBase
   let watchRepair = true
   background.push(
@@ -406,7 +407,9 @@ try {
       while (watchRepair && !stopping) {
         const t = now()
         try {
-          repairsAtEnd = await repairsSent(observers)
+          const r = await repairsSent(observers)
+          if (r.total! > repairsAtEnd.total!) lastRepairAt = t
+          repairsAtEnd = r
           if (repairsAtEnd.total! > repairsBase.total! && firstRepairAt === undefined) firstRepairAt = t
         } catch {
           // next poll
@@ -514,6 +517,11 @@ try {
     // from the first repair copy the live daemons counted (metrics, 0.5 s polls) to repaired
     repairFirstCopySeconds: r2(
       firstRepairAt === undefined || detectAt === undefined ? null : (firstRepairAt - detectAt) / 1000,
+    ),
+    // the last 0.5 s poll in which the copies sent still rose: the rest of repairSeconds is the
+    // holders learning that the gaps are filled
+    repairLastCopySeconds: r2(
+      lastRepairAt === undefined || detectAt === undefined ? null : (lastRepairAt - detectAt) / 1000,
     ),
     repairTransferMBps: r1(
       firstRepairAt !== undefined && repairedAt !== undefined && repairedAt > firstRepairAt

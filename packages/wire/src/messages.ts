@@ -49,7 +49,11 @@ export type Request =
   | (RequestBase & { t: 'ping' })
   | (RequestBase & { t: 'put'; cid: Uint8Array; data: Uint8Array })
   | (RequestBase & { t: 'get'; cid: Uint8Array })
-  | (RequestBase & { t: 'has'; cids: Uint8Array[] })
+  /**
+   * Which of these the peer holds. `held` (minor ≥ 1): the asker holds every one of them itself,
+   * so the answerer may count it as a holder (a claim about itself, like a `have` answer).
+   */
+  | (RequestBase & { t: 'has'; cids: Uint8Array[]; held?: true })
   /**
    * Anti-entropy: the (count, XOR) summary of the keys this peer holds under each of `ranges`,
    * and the keys themselves under each of `keyRanges` (each list truncated to `limit`).
@@ -237,11 +241,17 @@ export function decodeRequest(payload: Uint8Array): Request {
       noData(data, t)
       return { ...base, t, cid: bytes(h.cid, 'cid', MAX_CID_BYTES) }
     case 'has': {
-      onlyKeys(h, [...BASE, 'cids'])
+      onlyKeys(h, [...BASE, 'cids', 'held'])
       noData(data, t)
       const cids = h.cids
       if (!Array.isArray(cids) || cids.length > MAX_HAS_CIDS) fail(`cids must be a list of ≤ ${MAX_HAS_CIDS}`)
-      return { ...base, t, cids: cids.map((c) => bytes(c, 'cid', MAX_CID_BYTES)) }
+      if (h.held !== undefined && h.held !== true) fail('held must be true when present')
+      return {
+        ...base,
+        t,
+        cids: cids.map((c) => bytes(c, 'cid', MAX_CID_BYTES)),
+        ...(h.held === true ? { held: true as const } : {}),
+      }
     }
     case 'sum': {
       onlyKeys(h, [...BASE, 'ranges', 'keyRanges', 'limit'])

@@ -6,8 +6,11 @@ import { BadSwarmNameError } from './errors.js'
  * changes are negotiated inside messages (the `v` field of every request).
  */
 export const PROTOCOL_MAJOR = 1
-/** Minor version of the message schemas, sent in every request. */
-export const PROTOCOL_MINOR = 0
+/**
+ * Minor version of the message schemas, sent in every request. 1: `has` may carry `held` (send
+ * it only to a peer whose requests said v ≥ 1; a v0 peer refuses unknown fields).
+ */
+export const PROTOCOL_MINOR = 1
 
 export const DEFAULT_SWARM = 'swarmstore-default'
 

@@ -104,6 +104,7 @@ describe('wire: messages', () => {
     { ...base, t: 'put', cid, data: new Uint8Array(1000).fill(3) },
     { ...base, t: 'get', cid },
     { ...base, t: 'has', cids: [cid, cid] },
+    { ...base, t: 'has', cids: [cid], held: true },
     {
       ...base,
       t: 'sum',
@@ -160,6 +161,8 @@ describe('wire: messages', () => {
       hdr({ ...base, t: 'ping', addrs: 'x' }),
       hdr({ ...base, t: 'ping' }, new Uint8Array([1])),
       hdr({ ...base, t: 'has', cids: Array.from({ length: 2000 }, () => cid) }),
+      hdr({ ...base, t: 'has', cids: [cid], held: false }),
+      hdr({ ...base, t: 'has', cids: [cid], held: 1 }),
       new Uint8Array([...encodeVarint(MAX_HEADER_BYTES + 1)]),
     ]
     for (const b of bad) assert.throws(() => decodeRequest(b), BadMessageError)
