@@ -5,8 +5,9 @@ import { join } from 'node:path'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { boundAddrs, type Contact, keyForCid, keyForPeer, keyToHex } from '@swarmstore/core'
-import { ChunkStore, toChunkCid } from '@swarmstore/storage'
+import { ChunkStore, DAG_CBOR_CODE, toChunkCid } from '@swarmstore/storage'
 import type { Libp2p } from 'libp2p'
+import { LRUCache } from 'lru-cache'
 import type { CID } from 'multiformats/cid'
 import { pino } from 'pino'
 import { createApiServer } from './api-server.js'
@@ -32,8 +33,14 @@ export interface Daemon {
 }
 
 const DAEMON_VERSION = '0.1.0'
-/** Every held chunk is checked against its placement this often (anti-entropy by has-lists). */
+/** Anti-entropy (range-summary sessions with the nearest members) runs this often. */
 const AUDIT_INTERVAL_MS = 60_000
+/**
+ * Verified manifest blocks kept in memory (content-addressed, so never stale): a ranged read
+ * (`get --offset`, a reader seeking in a file) otherwise fetched its file's root from the swarm
+ * twice, one round trip after the other, before its one chunk.
+ */
+const MANIFEST_CACHE_BYTES = 16 << 20
 /** How often free capacity is re-checked for the membership metadata. */
 const CAPACITY_ADVERT_MS = 15_000
 
@@ -227,7 +234,22 @@ export async function startDaemon(flags: Partial<Record<keyof DaemonConfig, unkn
     let stopping = false
     const started = Date.now() // io-edge
 
+    const manifests = new LRUCache<string, Uint8Array>({
+      maxSize: MANIFEST_CACHE_BYTES,
+      sizeCalculation: (b) => Math.max(1, b.byteLength),
+    })
     const getBlock = async (cid: CID, signal?: AbortSignal): Promise<Uint8Array> => {
+      if (cid.code !== DAG_CBOR_CODE) return getVerified(cid, signal)
+      const id = cid.toString()
+      const hit = manifests.get(id)
+      if (hit !== undefined) return hit
+      const bytes = await getVerified(cid, signal)
+      manifests.set(id, bytes)
+      return bytes
+    }
+
+    /** A block, SHA-256-checked against its CID: the local copy when good, else from a replica. */
+    const getVerified = async (cid: CID, signal?: AbortSignal): Promise<Uint8Array> => {
       let corrupt = false
       if (await store.has(cid)) {
         try {
