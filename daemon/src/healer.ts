@@ -7,7 +7,7 @@ import {
   sharedRange,
   TokenBucket,
 } from '@swarmstore/replication'
-import { type ChunkStore, Semaphore } from '@swarmstore/storage'
+import { ChunkCorruptError, type ChunkStore, Semaphore } from '@swarmstore/storage'
 import type { CID } from 'multiformats/cid'
 import type { Logger } from 'pino'
 import type { ChunkService } from './chunk-service.js'
@@ -65,6 +65,11 @@ const HANDOFF_STAGGER_MS = 2_000
  * share at the repair rate, so a gap is filled once, not twice; short next to the audit.
  */
 const REPAIR_STAGGER_MS = 8_000
+/**
+ * While this node waits out a stagger on some gaps, it asks the gap members about them this often:
+ * the nearer holder may have filled them, and the new holder's notice may have missed us.
+ */
+const RECHECK_MS = 2_000
 
 /**
  * The daemon side of healing: runs the pure HealingPlanner over the live view membership gives
@@ -87,6 +92,7 @@ export class Healer {
   private stopped = false
   private readonly fresh = new Set<string>()
   private freshTimer: NodeJS.Timeout | undefined
+  private recheckTimer: NodeJS.Timeout | undefined
   private freshSince: number | undefined
   private auditTimer: NodeJS.Timeout | undefined
   repairsSent = 0
@@ -137,6 +143,7 @@ export class Healer {
     this.stopped = true
     clearTimeout(this.timer)
     clearTimeout(this.freshTimer)
+    clearTimeout(this.recheckTimer)
     clearInterval(this.auditTimer)
   }
 
@@ -237,6 +244,7 @@ export class Healer {
       const { actions, nextWakeAt } = this.planner.plan(Date.now())
       next = nextWakeAt
       this.i.metrics.underReplicated.set(this.planner.underReplicated())
+      if (next !== undefined) this.scheduleRecheck()
       await this.execute(actions)
     } finally {
       this.running = false
@@ -245,6 +253,43 @@ export class Healer {
       this.rerun = false
       this.schedule()
     } else if (next !== undefined) this.schedule(next)
+  }
+
+  private scheduleRecheck(): void {
+    if (this.recheckTimer !== undefined || this.stopped) return
+    this.recheckTimer = setTimeout(() => {
+      this.recheckTimer = undefined
+      this.recheck().catch((err) => this.i.log.warn({ err }, 'gap recheck failed'))
+    }, RECHECK_MS) // io-edge
+    this.recheckTimer.unref()
+  }
+
+  /** Asks the members behind the gaps we are waiting out whether they have been filled. */
+  private async recheck(): Promise<void> {
+    const byPeer = this.planner.waitingGaps()
+    await Promise.all(
+      [...byPeer].map(async ([peerId, keys]) => {
+        const to = this.view.get(peerId)
+        if (to === undefined) return
+        for (let i = 0; i < keys.length; i += HAS_BATCH) {
+          const part = keys.slice(i, i + HAS_BATCH).flatMap((key) => {
+            const cid = this.cids.get(keyToHex(key))
+            return cid === undefined ? [] : [{ key, cid }]
+          })
+          const have = await this.i.chunks
+            .hasAt(
+              to,
+              part.map((p) => p.cid),
+              { held: true },
+            )
+            .catch(() => undefined)
+          part.forEach((p, j) => {
+            if (have?.[j]) this.planner.confirmed(p.key, peerId)
+          })
+        }
+      }),
+    )
+    if (byPeer.size > 0) this.schedule()
   }
 
   /**
@@ -344,7 +389,9 @@ export class Healer {
   private async pushNow(to: Contact, p: { key: Key; cid: CID; reason: string }): Promise<void> {
     let bytes: Uint8Array
     try {
-      bytes = await this.i.store.get(p.cid)
+      // Unverified, like a read served to a peer: the receiver hashes what it is sent and refuses
+      // a mismatch (bad-chunk), and then we check our copy. One hash per copy, not two.
+      bytes = await this.i.store.get(p.cid, { verify: false })
     } catch (err) {
       this.i.log.warn(
         { cid: p.cid.toString(), err: (err as Error).message },
@@ -368,9 +415,25 @@ export class Healer {
         this.repairsSent++
         this.repairBytes += bytes.byteLength
         this.i.metrics.repairs.inc({ reason: p.reason })
-      } else this.planner.failed(p.key, to.peerId, Date.now())
+        return
+      }
+      if (r.reason === 'bad-chunk' && !(await this.goodCopy(p.cid))) return
+      this.planner.failed(p.key, to.peerId, Date.now())
     } catch {
       this.planner.failed(p.key, to.peerId, Date.now())
+    }
+  }
+
+  /** Verifies our copy (the store quarantines a corrupt one); false when it is not good. */
+  private async goodCopy(cid: CID): Promise<boolean> {
+    try {
+      await this.i.store.get(cid)
+      return true
+    } catch (err) {
+      this.i.log.warn({ cid: cid.toString(), err: (err as Error).message }, 'our copy is unusable')
+      if (err instanceof ChunkCorruptError) this.i.metrics.chunksCorrupt.inc()
+      this.lost(cid)
+      return false
     }
   }
 

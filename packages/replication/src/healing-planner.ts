@@ -244,6 +244,26 @@ export class HealingPlanner {
     return { known, placement }
   }
 
+  /**
+   * The gaps this node is waiting out (a stagger, a grace window, a retry), by member: worth asking
+   * about meanwhile, because another holder may have filled them and its word can miss us (the new
+   * holder's notice came before we saw the death that put it in the placement).
+   */
+  waitingGaps(): Map<string, Key[]> {
+    const out = new Map<string, Key[]>()
+    for (const hex of this.waiting) {
+      const h = this.held.get(hex)
+      if (h === undefined || h.checkUntil !== undefined) continue
+      for (const p of h.gapSince.keys()) {
+        if (h.inFlight.has(p) || h.confirmed.has(p)) continue
+        const l = out.get(p)
+        if (l === undefined) out.set(p, [h.key])
+        else l.push(h.key)
+      }
+    }
+    return out
+  }
+
   /** Held chunks whose placement this node does not know to be complete (under-replicated or unconfirmed). */
   underReplicated(): number {
     let n = 0

@@ -73,6 +73,27 @@ describe('HealingPlanner', () => {
     assert.equal(pa.underReplicated(), 0)
   })
 
+  it('lists the gaps a staggered holder waits out (to ask about), not the ones in flight or filled', () => {
+    const { cs, ring, key, placement } = setup()
+    const next = selectReplicas(key, cs, { replicas: R + 1 })[R]!
+    const [a, b, dead] = placement as [Contact, Contact, Contact]
+    const pa = new HealingPlanner({ self: a, view: ring, graceMs: 0, staggerMs: 100 })
+    const pb = new HealingPlanner({ self: b, view: ring, graceMs: 0, staggerMs: 100 })
+    for (const p of [pa, pb]) p.hold(key, ids(placement))
+    ring.remove(dead.peerId)
+    pa.memberLeft(dead)
+    pb.memberLeft(dead)
+    assert.deepEqual(replicates(pa.plan(10).actions), [next.peerId], 'the nearest holder at once')
+    assert.deepEqual(pa.waitingGaps().size, 0, 'in flight: nothing to ask')
+    assert.equal(pb.plan(10).nextWakeAt, 110)
+    assert.deepEqual([...pb.waitingGaps()], [[next.peerId, [key]]])
+    pb.confirmed(key, next.peerId)
+    pb.plan(20)
+    assert.equal(pb.waitingGaps().size, 0)
+    assert.equal(pb.underReplicated(), 0)
+    assert.deepEqual(pb.plan(200).actions, [], 'the stagger ends with nothing to send')
+  })
+
   it('a false death that returns within the grace window costs no transfer', () => {
     const { ring, key, placement } = setup()
     const [a, , dead] = placement as [Contact, Contact, Contact]
