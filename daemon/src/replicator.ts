@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto'
 import { type Contact, keyForCid, sortByDistance } from '@swarmstore/core'
 import { type PutOutcome, PutQuorum, ReadPlan } from '@swarmstore/replication'
-import { LRUCache } from 'lru-cache'
 import type { CID } from 'multiformats/cid'
 import type { Logger } from 'pino'
 import type { ChunkService } from './chunk-service.js'
@@ -29,10 +28,6 @@ const SMALL_SWARM_TTL_MS = 5_000
  */
 const HEDGE_BUDGET = 0.1
 const HEDGE_BANK = 10
-/** Peers whose chunk-read latency we track (the least recently asked are forgotten). */
-const MAX_PEER_STATS = 4096
-/** Expected waits within this many ms of each other count as equal (the nearer holder is asked). */
-const PREFERENCE_STEP_MS = 10
 
 /** Bytes from a peer are never trusted: SHA-256 must equal the CID's digest (all our CIDs are sha2-256). */
 export function bytesMatchCid(cid: CID, bytes: Uint8Array): boolean {
@@ -57,26 +52,9 @@ export class Replicator {
   private smallSwarm: { at: number; contacts: readonly Contact[] } | undefined
   /** EWMA of successful chunk get latency (ms) */
   private getLatencyMs = 50
-  /** per peer: EWMA of its chunk-get latency (ms) and our requests outstanding there */
-  private readonly peerStats = new LRUCache<string, { latencyMs: number; inFlight: number }>({
-    max: MAX_PEER_STATS,
-  })
   private hedgeTokens = HEDGE_BANK
   /** hedged chunk requests sent (for tests and metrics) */
   hedges = 0
-
-  /**
-   * How long a chunk read from c is expected to take: its recent latency times (1 + the reads of
-   * ours already waiting there). Reads go to the placement member expected to answer first, so a
-   * holder busy with a repair, or with a bulk read's other requests, is asked less until it
-   * catches up. Self (the local store) is always first.
-   */
-  private expectedWait = (c: Contact): number => {
-    if (c.peerId === this.opts.selfId) return 0
-    const st = this.peerStats.peek(c.peerId)
-    const ms = (st?.latencyMs ?? this.getLatencyMs) * (1 + (st?.inFlight ?? 0))
-    return Math.round(ms / PREFERENCE_STEP_MS)
-  }
 
   private hedgeAfterMs(): number {
     return Math.min(HEDGE_MAX_MS, Math.max(HEDGE_MIN_MS, 3 * this.getLatencyMs))
@@ -282,7 +260,6 @@ export class Replicator {
       width,
       hedgeAfterMs,
       ...(this.opts.suspected ? { deprioritize: (c: Contact) => this.opts.suspected!(c.peerId) } : {}),
-      preference: this.expectedWait,
     })
     const result = Promise.withResolvers<Uint8Array | null>()
     let timer: NodeJS.Timeout | undefined
@@ -317,23 +294,14 @@ export class Replicator {
     const ask = (c: Contact) => {
       tried.add(c.peerId)
       const t0 = Date.now() // io-edge
-      let st = this.peerStats.get(c.peerId)
-      if (st === undefined) {
-        st = { latencyMs: this.getLatencyMs, inFlight: 0 }
-        this.peerStats.set(c.peerId, st)
-      }
-      const peer = st
-      peer.inFlight++
       this.chunks.getFrom(c, cid).then(
         (bytes) => {
-          peer.inFlight--
           if (bytes !== null) {
             // up fast, down slowly: when a bulk read starts, the first wave's latency would
             // otherwise look like a swarm of slow holders and be hedged
             const ms = Date.now() - t0 // io-edge
             const a = ms > this.getLatencyMs ? 0.3 : 0.1
             this.getLatencyMs = (1 - a) * this.getLatencyMs + a * ms
-            peer.latencyMs = 0.7 * peer.latencyMs + 0.3 * ms
           }
           if (over) return
           if (bytes === null) {
@@ -352,9 +320,6 @@ export class Replicator {
           this.readRepair(plan, cid, bytes)
         },
         () => {
-          peer.inFlight--
-          // a failure (a timeout, most likely) is slow too
-          peer.latencyMs = 0.7 * peer.latencyMs + 0.3 * (Date.now() - t0) // io-edge
           if (over) return
           apply(plan.miss(c.peerId, 'failed', Date.now()))
         },

@@ -38,12 +38,6 @@ export interface ReadPlanInit {
    * before not-found, still repaired as placement members, just not waited on first.
    */
   deprioritize?: (c: Contact) => boolean
-  /**
-   * Within its group (placement, rest of k), a lower value is asked first; equal values keep the
-   * distance order. E.g. the expected wait at each holder (its recent latency × the requests
-   * already outstanding there), so reads go around a busy holder instead of queueing behind it.
-   */
-  preference?: (c: Contact) => number
 }
 
 export interface ReadStep {
@@ -78,17 +72,10 @@ export class ReadPlan {
     const ordered = orderByDistance(init.key, init.closest).slice(0, this.width)
     this.placement = ordered.slice(0, this.replicas)
     const last = init.deprioritize
-    const pref = init.preference
     const rest = ordered.slice(this.replicas)
-    // suspects go to the end of their group: after the other placement members, before the rest of
-    // k; within each part, by preference (a stable sort keeps distance order between equals)
-    const byPref = (g: Contact[]) => {
-      if (pref === undefined) return g
-      const v = new Map(g.map((c) => [c.peerId, pref(c)]))
-      return [...g].sort((a, b) => v.get(a.peerId)! - v.get(b.peerId)!)
-    }
+    // suspects go to the end of their group: after the other placement members, before the rest of k
     const split = (g: Contact[]) =>
-      last === undefined ? byPref(g) : [...byPref(g.filter((c) => !last(c))), ...byPref(g.filter(last))]
+      last === undefined ? g : [...g.filter((c) => !last(c)), ...g.filter(last)]
     this.queue = [...split(this.placement), ...split(rest)]
     for (const c of this.queue) this.known.add(c.peerId)
   }

@@ -31,26 +31,6 @@ describe('ReadPlan', () => {
     assert.deepEqual(ids(q.repairTargets()), [order[1]])
   })
 
-  it('asks the preferred holder first within the placement, and never a non-member before it', () => {
-    const busy = new Map([
-      [order[0]!, 3],
-      [order[1]!, 3],
-    ])
-    const pref = (c: { peerId: string }) => busy.get(c.peerId) ?? 0
-    const p = new ReadPlan({ key, closest: cs, preference: pref })
-    assert.deepEqual(ids(p.start(0).ask), [order[2]], 'the idle member of the placement')
-    assert.equal(p.miss(order[2]!, 'missing', 1).ask[0]!.peerId, order[0], 'equals keep distance order')
-    assert.equal(p.miss(order[0]!, 'missing', 2).ask[0]!.peerId, order[1])
-    assert.equal(p.miss(order[1]!, 'missing', 3).ask[0]!.peerId, order[3], 'then the rest of k')
-    const q = new ReadPlan({
-      key,
-      closest: cs,
-      preference: pref,
-      deprioritize: (c) => c.peerId === order[2],
-    })
-    assert.deepEqual(ids(q.start(0).ask), [order[0]], 'a suspect stays last whatever its preference')
-  })
-
   it('hedges a slow holder after the delay, bounded by parallelism', () => {
     const p = new ReadPlan({ key, closest: cs, hedgeAfterMs: 100 })
     p.start(0)
