@@ -11,12 +11,14 @@ import type { Metrics } from './metrics.js'
 /** A peer that refused for capacity is skipped by our puts for this long. */
 const FULL_PEER_MS = 60_000
 /**
- * Hedge a chunk get after max(100 ms, 3 × the recent mean get latency), at most 5 s: a hedge is
+ * Hedge a chunk get after max(50 ms, 3 × the recent mean get latency), at most 5 s: a hedge is
  * for the holder that is truly slower than its peers, not for a busy swarm (the budget below
- * bounds them). 100 ms rather than 250 ms: during a repair, the reads that met a busy holder set
- * the p99 (bench:heal p99 during repair 312–507 → 168–244 ms).
+ * bounds them). During a repair the reads that met a busy holder set the p99, which sat just above
+ * the hedge delay plus a second holder's answer: 250 → 100 ms took bench:heal's p99 during repair
+ * from 312–507 to 168–244 ms, and 100 → 50 ms from 145–223 to 73–125 ms in most runs (baseline p99
+ * ~30 ms, where a 50 ms hedge is rare).
  */
-const HEDGE_MIN_MS = 100
+const HEDGE_MIN_MS = 50
 const HEDGE_MAX_MS = 5_000
 const SMALL_SWARM_TTL_MS = 5_000
 /**
