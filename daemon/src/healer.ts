@@ -264,6 +264,29 @@ export class Healer {
     this.recheckTimer.unref()
   }
 
+  /**
+   * Asks `to` which of these chunks (all held here) it has, HAS_BATCH at a time, saying that we
+   * hold them; a batch that gets no answer is skipped.
+   */
+  private async ask(
+    to: Contact,
+    items: { key: Key; cid: CID }[],
+    answer: (item: { key: Key; cid: CID }, have: boolean) => void,
+  ): Promise<void> {
+    for (let i = 0; i < items.length; i += HAS_BATCH) {
+      const part = items.slice(i, i + HAS_BATCH)
+      const have = await this.i.chunks
+        .hasAt(
+          to,
+          part.map((p) => p.cid),
+          { held: true },
+        )
+        .catch(() => undefined)
+      if (have === undefined) continue
+      for (const [j, p] of part.entries()) answer(p, have[j] === true)
+    }
+  }
+
   /** Asks the members behind the gaps we are waiting out whether they have been filled. */
   private async recheck(): Promise<void> {
     const byPeer = this.planner.waitingGaps()
@@ -271,22 +294,13 @@ export class Healer {
       [...byPeer].map(async ([peerId, keys]) => {
         const to = this.view.get(peerId)
         if (to === undefined) return
-        for (let i = 0; i < keys.length; i += HAS_BATCH) {
-          const part = keys.slice(i, i + HAS_BATCH).flatMap((key) => {
-            const cid = this.cids.get(keyToHex(key))
-            return cid === undefined ? [] : [{ key, cid }]
-          })
-          const have = await this.i.chunks
-            .hasAt(
-              to,
-              part.map((p) => p.cid),
-              { held: true },
-            )
-            .catch(() => undefined)
-          part.forEach((p, j) => {
-            if (have?.[j]) this.planner.confirmed(p.key, peerId)
-          })
-        }
+        const items = keys.flatMap((key) => {
+          const cid = this.cids.get(keyToHex(key))
+          return cid === undefined ? [] : [{ key, cid }]
+        })
+        await this.ask(to, items, (p, have) => {
+          if (have) this.planner.confirmed(p.key, peerId)
+        })
       }),
     )
     if (byPeer.size > 0) this.schedule()
@@ -544,23 +558,12 @@ export class Healer {
       }
     }
     await Promise.all(
-      [...byPeer.values()].map(async ({ to, items }) => {
-        for (let i = 0; i < items.length; i += HAS_BATCH) {
-          const part = items.slice(i, i + HAS_BATCH)
-          const have = await this.i.chunks
-            .hasAt(
-              to,
-              part.map((p) => p.cid),
-              { held: true },
-            )
-            .catch(() => undefined)
-          if (have === undefined) continue
-          part.forEach((p, j) => {
-            if (have[j]) this.planner.confirmed(p.key, to.peerId)
-            else this.planner.lacks(p.key, to.peerId)
-          })
-        }
-      }),
+      [...byPeer.values()].map(({ to, items }) =>
+        this.ask(to, items, (p, have) => {
+          if (have) this.planner.confirmed(p.key, to.peerId)
+          else this.planner.lacks(p.key, to.peerId)
+        }),
+      ),
     )
     // Asked (a member that did not answer is a gap now: replicateTo asks it again before sending).
     const now = Date.now() // io-edge

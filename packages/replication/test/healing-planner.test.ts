@@ -14,6 +14,20 @@ function setup(n = 12, seed = 1) {
   return { cs, ring, key, placement }
 }
 
+/** The two nearest holders' planners (stagger 100 ms), after the third member of P died. */
+function deathOfThirdHolder(graceMs: number) {
+  const { cs, ring, key, placement } = setup()
+  const next = selectReplicas(key, cs, { replicas: R + 1 })[R]!
+  const [a, b, dead] = placement as [Contact, Contact, Contact]
+  const pa = new HealingPlanner({ self: a, view: ring, graceMs, staggerMs: 100 })
+  const pb = new HealingPlanner({ self: b, view: ring, graceMs, staggerMs: 100 })
+  for (const p of [pa, pb]) p.hold(key, ids(placement))
+  ring.remove(dead.peerId)
+  pa.memberLeft(dead)
+  pb.memberLeft(dead)
+  return { key, next, pa, pb }
+}
+
 function replicates(actions: HealingAction[]): string[] {
   return actions.flatMap((a) => (a.type === 'replicate' ? [a.to.peerId] : []))
 }
@@ -51,15 +65,7 @@ describe('HealingPlanner', () => {
   })
 
   it('on a death, the nearest holder repairs to the new member after the grace window', () => {
-    const { cs, ring, key, placement } = setup()
-    const next = selectReplicas(key, cs, { replicas: R + 1 })[R]!
-    const [a, b, dead] = placement as [Contact, Contact, Contact]
-    const pa = new HealingPlanner({ self: a, view: ring, graceMs: 1000, staggerMs: 100 })
-    const pb = new HealingPlanner({ self: b, view: ring, graceMs: 1000, staggerMs: 100 })
-    for (const p of [pa, pb]) p.hold(key, ids(placement))
-    ring.remove(dead.peerId)
-    pa.memberLeft(dead)
-    pb.memberLeft(dead)
+    const { key, next, pa, pb } = deathOfThirdHolder(1000)
     const first = pa.plan(10)
     assert.deepEqual(first.actions, [])
     assert.equal(first.nextWakeAt, 1010)
@@ -74,15 +80,7 @@ describe('HealingPlanner', () => {
   })
 
   it('lists the gaps a staggered holder waits out (to ask about), not the ones in flight or filled', () => {
-    const { cs, ring, key, placement } = setup()
-    const next = selectReplicas(key, cs, { replicas: R + 1 })[R]!
-    const [a, b, dead] = placement as [Contact, Contact, Contact]
-    const pa = new HealingPlanner({ self: a, view: ring, graceMs: 0, staggerMs: 100 })
-    const pb = new HealingPlanner({ self: b, view: ring, graceMs: 0, staggerMs: 100 })
-    for (const p of [pa, pb]) p.hold(key, ids(placement))
-    ring.remove(dead.peerId)
-    pa.memberLeft(dead)
-    pb.memberLeft(dead)
+    const { key, next, pa, pb } = deathOfThirdHolder(0)
     assert.deepEqual(replicates(pa.plan(10).actions), [next.peerId], 'the nearest holder at once')
     assert.deepEqual(pa.waitingGaps().size, 0, 'in flight: nothing to ask')
     assert.equal(pb.plan(10).nextWakeAt, 110)
