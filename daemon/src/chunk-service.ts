@@ -115,13 +115,17 @@ export class ChunkService {
     return { outcome: 'stored' }
   }
 
-  private async goodCopy(cid: CID): Promise<boolean> {
+  /**
+   * Verifies our copy of cid: false when it is missing or corrupt (a corrupt one is quarantined
+   * and reported through onCorrupt).
+   */
+  async goodCopy(cid: CID): Promise<boolean> {
     try {
       await this.i.store.get(cid)
       return true
     } catch (err) {
       if (err instanceof ChunkCorruptError) {
-        this.i.log.warn({ cid: cid.toString() }, 'corrupt chunk quarantined; storing the copy just sent')
+        this.i.log.warn({ cid: cid.toString() }, 'corrupt chunk quarantined')
         this.i.metrics.chunksCorrupt.inc()
         this.i.onCorrupt?.(cid)
         return false

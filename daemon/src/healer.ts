@@ -7,7 +7,7 @@ import {
   sharedRange,
   TokenBucket,
 } from '@swarmstore/replication'
-import { ChunkCorruptError, type ChunkStore, Semaphore } from '@swarmstore/storage'
+import { type ChunkStore, Semaphore } from '@swarmstore/storage'
 import type { CID } from 'multiformats/cid'
 import type { Logger } from 'pino'
 import type { ChunkService } from './chunk-service.js'
@@ -431,23 +431,13 @@ export class Healer {
         this.i.metrics.repairs.inc({ reason: p.reason })
         return
       }
-      if (r.reason === 'bad-chunk' && !(await this.goodCopy(p.cid))) return
+      if (r.reason === 'bad-chunk' && !(await this.i.chunks.goodCopy(p.cid))) {
+        this.lost(p.cid) // the receiver found our bytes bad, and so did we
+        return
+      }
       this.planner.failed(p.key, to.peerId, Date.now())
     } catch {
       this.planner.failed(p.key, to.peerId, Date.now())
-    }
-  }
-
-  /** Verifies our copy (the store quarantines a corrupt one); false when it is not good. */
-  private async goodCopy(cid: CID): Promise<boolean> {
-    try {
-      await this.i.store.get(cid)
-      return true
-    } catch (err) {
-      this.i.log.warn({ cid: cid.toString(), err: (err as Error).message }, 'our copy is unusable')
-      if (err instanceof ChunkCorruptError) this.i.metrics.chunksCorrupt.inc()
-      this.lost(cid)
-      return false
     }
   }
 

@@ -17,6 +17,7 @@ import {
   sessionProtocolId,
 } from '@swarmstore/wire'
 import type { Libp2p } from 'libp2p'
+import { LRUCache } from 'lru-cache'
 import type { Logger } from 'pino'
 import { PeerError, SettingsMismatchError, TimeoutError } from './errors.js'
 
@@ -78,7 +79,7 @@ export class PeerRpc {
   private readonly noSession = new Map<string, number>()
   private addrCache: { at: number; addrs: string[] } | undefined
   /** the minor version each peer's last request carried */
-  private readonly minors = new Map<string, number>()
+  private readonly minors = new LRUCache<string, number>({ max: MAX_KNOWN_MINORS })
   /** malformed frames received, by protocol (for metrics) */
   badFrames = 0
 
@@ -110,13 +111,6 @@ export class PeerRpc {
    */
   peerMinor(peerId: string): number | undefined {
     return this.minors.get(peerId)
-  }
-
-  private noteMinor(peerId: string, v: number): void {
-    if (this.minors.get(peerId) === v) return
-    this.minors.delete(peerId)
-    this.minors.set(peerId, v)
-    if (this.minors.size > MAX_KNOWN_MINORS) this.minors.delete(this.minors.keys().next().value!)
   }
 
   contactOf(peer: PeerId, addrs: string[]): Contact {
@@ -165,7 +159,7 @@ export class PeerRpc {
           return
         }
         req = decodeRequest(frame)
-        this.noteMinor(conn.remotePeer.toString(), req.v)
+        this.minors.set(conn.remotePeer.toString(), req.v)
       } catch (err) {
         if (!first && err instanceof ReadTimeoutError && reader.buffered === 0) {
           // an idle session between requests: not a bad frame
