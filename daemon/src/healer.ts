@@ -7,8 +7,9 @@ import {
   sharedRange,
   TokenBucket,
 } from '@swarmstore/replication'
-import { type ChunkStore, Semaphore } from '@swarmstore/storage'
+import type { ChunkStore } from '@swarmstore/storage'
 import type { CID } from 'multiformats/cid'
+import pLimit from 'p-limit'
 import type { Logger } from 'pino'
 import type { ChunkService } from './chunk-service.js'
 import type { Metrics } from './metrics.js'
@@ -84,7 +85,7 @@ export class Healer {
   private readonly i: HealerInit
   private readonly cids = new Map<string, CID>()
   private readonly bucket: TokenBucket
-  private readonly pushSlots = new Semaphore(PUSHES_IN_FLIGHT)
+  private readonly pushSlots = pLimit(PUSHES_IN_FLIGHT)
   private timer: NodeJS.Timeout | undefined
   private wakeAt: number | undefined
   private running = false
@@ -397,7 +398,7 @@ export class Healer {
   }
 
   private push(to: Contact, p: { key: Key; cid: CID; reason: string }): Promise<void> {
-    return this.pushSlots.run(() => this.pushNow(to, p))
+    return this.pushSlots(() => this.pushNow(to, p))
   }
 
   private async pushNow(to: Contact, p: { key: Key; cid: CID; reason: string }): Promise<void> {

@@ -7,6 +7,7 @@
 import { dirname, join } from 'node:path'
 import { type Clock, type Key, keyForCid, keyToHex, SystemClock } from '@swarmstore/core'
 import type { CID } from 'multiformats/cid'
+import pLimit from 'p-limit'
 import { ByteCache } from './byte-cache.js'
 import { type ExportCarOptions, exportCar, type ImportCarResult, importCar } from './car.js'
 import { bytesMatchCid, toChunkCid } from './cid.js'
@@ -24,7 +25,7 @@ import {
 import { NodeFs } from './fs/node-fs.js'
 import { isNotFound, type StoreFs } from './fs/store-fs.js'
 import { type IndexEntry, KeyIndex } from './key-index.js'
-import { KeyedMutex, Semaphore } from './keyed-mutex.js'
+import { KeyedMutex } from './keyed-mutex.js'
 import { chunkFileName, FORMAT_NAME, FORMAT_VERSION, parseChunkFileName, paths, shardName } from './layout.js'
 import { MAX_CHUNK_SIZE } from './manifest.js'
 import {
@@ -113,7 +114,7 @@ export class ChunkStore {
    * filled all 4 threads with fsyncs and a read waited behind them (100–340 ms local reads
    * measured during bench:heal). Two slots leave the other threads to reads.
    */
-  private readonly writeSlots = new Semaphore(WRITE_SLOTS)
+  private readonly writeSlots = pLimit(WRITE_SLOTS)
   private readonly cache: ByteCache
   private readonly pins = new Set<string>()
   private readonly released = new Set<string>()
@@ -308,7 +309,7 @@ export class ChunkStore {
         const name = chunkFileName(cid, encoding, bytes.length)
         const shardDir = join(this.p.blocks, shardName(key))
         const tmp = join(this.p.tmp, `${keyHex}.${this.seq++}`)
-        await this.writeSlots.run(async () => {
+        await this.writeSlots(async () => {
           try {
             await this.fs.writeFile(tmp, stored, { sync: true })
             await this.fs.rename(tmp, join(shardDir, name))

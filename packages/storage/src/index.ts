@@ -21,7 +21,6 @@ export type { Compression } from './compression.js'
 export * from './errors.js'
 export { NodeFs } from './fs/node-fs.js'
 export type { StoreFs } from './fs/store-fs.js'
-export { Semaphore } from './keyed-mutex.js'
 export { FORMAT_NAME, FORMAT_VERSION } from './layout.js'
 export {
   DEFAULT_CHUNK_SIZE,

@@ -23,25 +23,3 @@ export class KeyedMutex {
     }
   }
 }
-
-/** At most `slots` of the wrapped operations run at once; the rest wait in arrival order. */
-export class Semaphore {
-  private active = 0
-  private readonly waiting: (() => void)[] = []
-
-  constructor(private readonly slots: number) {
-    if (!(slots >= 1)) throw new RangeError('a semaphore needs at least one slot')
-  }
-
-  async run<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.active >= this.slots) await new Promise<void>((r) => this.waiting.push(r))
-    else this.active++
-    try {
-      return await fn()
-    } finally {
-      const next = this.waiting.shift()
-      if (next !== undefined) next()
-      else this.active--
-    }
-  }
-}
