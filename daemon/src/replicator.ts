@@ -266,10 +266,14 @@ export class Replicator {
     const result = Promise.withResolvers<Uint8Array | null>()
     let timer: NodeJS.Timeout | undefined
     let over = false
+    // The signal is the whole file's: a listener left on it would keep this read's plan and its
+    // verified bytes alive until the file ends (a 256 MiB get held 256 MiB).
+    const onAbort = () => end(signal!.reason as Error)
     const end = (v: Uint8Array | null | Error) => {
       if (over) return
       over = true
       clearTimeout(timer)
+      signal?.removeEventListener('abort', onAbort)
       if (v instanceof Error) result.reject(v)
       else result.resolve(v)
     }
@@ -327,7 +331,8 @@ export class Replicator {
         },
       )
     }
-    signal?.addEventListener('abort', () => end(signal.reason as Error), { once: true })
+    signal?.addEventListener('abort', onAbort, { once: true })
+    if (signal?.aborted) onAbort()
     apply(plan.start(Date.now()))
     return result.promise
   }
