@@ -1,9 +1,16 @@
-#!/usr/bin/env -S node --max-semi-space-size=2 --v8-pool-size=1
+#!/usr/bin/env -S node --max-semi-space-size=2 --v8-pool-size=1 --heap-growing-percent=300
 // --max-semi-space-size=2 (MiB): V8's young generation otherwise grows to ~48 MiB, which is most of
 // an idle daemon's RSS (108 → 97 MiB measured); chunk buffers live outside the JS heap, so the
 // extra scavenges cost little. --v8-pool-size=1: one V8 worker thread instead of one per core
 // (an idle daemon in a 5-node swarm: 106–108 → 98 MiB RSS in bench:swarm, throughput unchanged
-// within the run-to-run spread). `npm start` and `swarm --nodes N` start daemons with these flags.
+// within the run-to-run spread). --heap-growing-percent=300: after a full GC the old generation may
+// grow to 4x what survived before the next one. The small young generation promotes every buffer
+// that lives a few ms (a chunk in a transfer window), and with V8's own growing factor a daemon
+// moving data ran a full mark-compact every 100-250 ms: 40% of its CPU was GC (perf, a 256 MiB
+// get in a 5-node swarm). With it: get CPU 24-27 -> 14-16 ms per MiB over all processes, same idle
+// RSS before data (99 MiB), but ~30-50 MiB more RSS after a burst of transfers (146-193 vs
+// 120-156 MiB, 30 s after a 256 MiB put and two gets).
+// `npm start` and `swarm --nodes N` start daemons with these flags.
 // The swarmstore command. Kept to syntax any Node parses (no top-level await), so an old Node reaches
 // the version check and says what to do instead of failing on syntax or a missing API.
 const [major] = process.versions.node.split('.').map(Number)
