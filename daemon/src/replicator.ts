@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import { type Contact, keyForCid, sortByDistance } from '@swarmstore/core'
-import { type PutOutcome, PutQuorum, ReadPlan } from '@swarmstore/replication'
+import { PeerStalls, type PutOutcome, PutQuorum, ReadPlan } from '@swarmstore/replication'
 import type { CID } from 'multiformats/cid'
 import type { Logger } from 'pino'
 import type { ChunkService } from './chunk-service.js'
@@ -55,6 +55,8 @@ export class Replicator {
   /** EWMA of successful chunk get latency (ms) */
   private getLatencyMs = 50
   private hedgeTokens = HEDGE_BANK
+  /** holders not answering our chunk gets right now: reads ask their co-holders first */
+  private readonly stalls = new PeerStalls()
   /** hedged chunk requests sent (for tests and metrics) */
   hedges = 0
 
@@ -261,7 +263,10 @@ export class Replicator {
       replicas: this.opts.replicas,
       width,
       hedgeAfterMs,
-      ...(this.opts.suspected ? { deprioritize: (c: Contact) => this.opts.suspected!(c.peerId) } : {}),
+      // Ask last: members under suspicion, and holders that have left one of our gets unanswered
+      // for a hedge delay (a frozen or swamped holder, noticed long before membership suspects it).
+      deprioritize: (c: Contact) =>
+        this.stalls.stalled(c.peerId, Date.now(), hedgeAfterMs) || this.opts.suspected?.(c.peerId) === true, // io-edge
     })
     const result = Promise.withResolvers<Uint8Array | null>()
     let timer: NodeJS.Timeout | undefined
@@ -300,8 +305,10 @@ export class Replicator {
     const ask = (c: Contact) => {
       tried.add(c.peerId)
       const t0 = Date.now() // io-edge
+      this.stalls.sent(c.peerId, t0)
       this.chunks.getFrom(c, cid).then(
         (bytes) => {
+          this.stalls.settled(c.peerId, Date.now(), true) // io-edge
           if (bytes !== null) {
             // up fast, down slowly: when a bulk read starts, the first wave's latency would
             // otherwise look like a swarm of slow holders and be hedged
@@ -326,6 +333,7 @@ export class Replicator {
           this.readRepair(plan, cid, bytes)
         },
         () => {
+          this.stalls.settled(c.peerId, Date.now(), false) // io-edge
           if (over) return
           apply(plan.miss(c.peerId, 'failed', Date.now()))
         },
