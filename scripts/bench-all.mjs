@@ -49,6 +49,8 @@ const runs = [
       'streamCeilingMBps',
       'putRatio',
       'getRatio',
+      'getWarmMBps',
+      'getWarmRatio',
       'idleRssMiB',
       'uploaderCopiesPut',
       'putCpuMsPerMiB',

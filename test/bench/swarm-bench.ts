@@ -77,7 +77,11 @@ try {
   await writeRandom(b)
 
   log('stream ceiling…')
-  const streamCeilingMBps = await measureStreamCeiling(bytes)
+  // The best of three: one stream's rate moved between ~170 and ~310 MB/s from run to run here,
+  // and a low single reading flattered every ratio.
+  const ceilings: number[] = []
+  for (let i = 0; i < 3; i++) ceilings.push(await measureStreamCeiling(bytes))
+  const streamCeilingMBps = Math.max(...ceilings)
 
   // Warm-up (not timed): one small put and get, so JIT and connections are as in steady use.
   const warm = join(swarm.root, 'warm.bin')
@@ -171,6 +175,7 @@ try {
     putAllMBps: r1(mb / putAllSecs),
     getMBps: r1(mb / getSecs),
     streamCeilingMBps: r1(streamCeilingMBps),
+    streamCeilingRunsMBps: ceilings.map(r1),
     putRatio: r3(mb / putSecs / streamCeilingMBps),
     putAllRatio: r3(mb / putAllSecs / streamCeilingMBps),
     getRatio: r3(mb / getSecs / streamCeilingMBps),
