@@ -257,6 +257,7 @@ export class Replicator {
     signal?: AbortSignal,
   ): Promise<Uint8Array | null> {
     const hedgeAfterMs = this.hedgeAfterMs()
+    const startedAt = Date.now() // io-edge
     const plan = new ReadPlan({
       key,
       closest: candidates,
@@ -266,7 +267,7 @@ export class Replicator {
       // Ask last: members under suspicion, and holders that have left one of our gets unanswered
       // for a hedge delay (a frozen or swamped holder, noticed long before membership suspects it).
       deprioritize: (c: Contact) =>
-        this.stalls.stalled(c.peerId, Date.now(), hedgeAfterMs) || this.opts.suspected?.(c.peerId) === true, // io-edge
+        this.stalls.stalled(c.peerId, startedAt, hedgeAfterMs) || this.opts.suspected?.(c.peerId) === true,
     })
     const result = Promise.withResolvers<Uint8Array | null>()
     let timer: NodeJS.Timeout | undefined
@@ -341,7 +342,7 @@ export class Replicator {
     }
     signal?.addEventListener('abort', onAbort, { once: true })
     if (signal?.aborted) onAbort()
-    apply(plan.start(Date.now()))
+    apply(plan.start(startedAt))
     return result.promise
   }
 

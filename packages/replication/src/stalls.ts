@@ -7,31 +7,28 @@
  * waiting out a hedge delay on it. Any answer clears it.
  */
 export class PeerStalls {
+  /** peers with requests outstanding: how many, and since when they have not answered */
   private readonly peers = new Map<string, { pending: number; since: number }>()
 
   /** A request to `peer` was sent at `now`. */
   sent(peer: string, now: number): void {
     const p = this.peers.get(peer)
     if (p === undefined) this.peers.set(peer, { pending: 1, since: now })
-    else {
-      if (p.pending === 0) p.since = now
-      p.pending++
-    }
+    else p.pending++
   }
 
   /** A request to `peer` ended at `now`: `answered` when the peer replied (with anything). */
   settled(peer: string, now: number, answered: boolean): void {
     const p = this.peers.get(peer)
     if (p === undefined) return
-    p.pending = Math.max(0, p.pending - 1)
-    if (answered) p.since = now
-    if (p.pending === 0) this.peers.delete(peer)
+    if (--p.pending === 0) this.peers.delete(peer)
+    else if (answered) p.since = now
   }
 
   /** True when `peer` has requests outstanding and has not answered for more than `afterMs`. */
   stalled(peer: string, now: number, afterMs: number): boolean {
     const p = this.peers.get(peer)
-    return p !== undefined && p.pending > 0 && now - p.since > afterMs
+    return p !== undefined && now - p.since > afterMs
   }
 
   /** Peers with requests outstanding (bounded by what we asked). */
