@@ -45,8 +45,10 @@ const PUSH_CONCURRENCY = 4
  * …and from this node in all: a repair has several targets at once, and 4 per target (16–20 in
  * flight) queued this node's own reads behind repair reads and sends (foreground local reads of
  * 100–250 ms measured during bench:heal). One at a time: every surviving holder repairs in
- * parallel, so the swarm still moves 59–111 MB/s (bench:heal, 6 runs), and a reader's get p99
- * during repair was 1.0–2.4× its baseline, against 1.1–3.8× with 2 and 2.6–8.2× with 4.
+ * parallel. bench:heal, a reader's get p99 during repair against its baseline, and repair rate:
+ * with 4, 2.6–8.2× (61–82 MB/s); with 2, 1.1–3.8× (58–103 MB/s, 8 runs); with 1, 0.9–2.4×
+ * (45–111 MB/s, 10 runs, one under 50). Two in flight of which only one is being read and sent
+ * (the other awaiting its receiver's fsync) was no better than 2 (2.5–3.1×).
  */
 const PUSHES_IN_FLIGHT = 1
 /**
