@@ -39,11 +39,11 @@ const AE_KEYS_PER_RANGE = 1024
 const AE_SUMS_PER_REQUEST = 128
 const AE_KEY_RANGES_PER_REQUEST = 16
 const AE_MAX_ROUNDS = 48
-/** Pushes in flight at once, per target… */
-const PUSH_CONCURRENCY = 4
+/** Chunks asked about in one "have?" right before sending them to a target. */
+const HAVE_GROUP = 8
 /**
- * …and from this node in all: a repair has several targets at once, and 4 per target (16–20 in
- * flight) queued this node's own reads behind repair reads and sends (foreground local reads of
+ * Pushes in flight from this node, whatever the number of targets: 4 per target (16–20 in flight)
+ * queued this node's own reads behind repair reads and sends (foreground local reads of
  * 100–250 ms measured during bench:heal). One at a time: every surviving holder repairs in
  * parallel. bench:heal, a reader's get p99 during repair against its baseline, and repair rate:
  * with 4, 2.6–8.2× (61–82 MB/s); with 2, 1.1–3.8× (58–103 MB/s, 8 runs); with 1, 0.9–2.4×
@@ -372,9 +372,8 @@ export class Healer {
    * is not sent twice. Every item ends confirmed or failed.
    */
   private async replicateTo(to: Contact, items: { key: Key; cid: CID; reason: string }[]): Promise<void> {
-    const group = PUSH_CONCURRENCY * 2
-    for (let i = 0; i < items.length && !this.stopped; i += group) {
-      const part = items.slice(i, i + group)
+    for (let i = 0; i < items.length && !this.stopped; i += HAVE_GROUP) {
+      const part = items.slice(i, i + HAVE_GROUP)
       let have: boolean[]
       try {
         have = await this.i.chunks.hasAt(
@@ -390,14 +389,10 @@ export class Healer {
         if (have[j]) this.planner.confirmed(p.key, to.peerId)
         return !have[j]
       })
-      let next = 0
-      const worker = async () => {
-        while (next < missing.length && !this.stopped) {
-          const p = missing[next++]!
-          await this.push(to, p)
-        }
+      for (const p of missing) {
+        if (this.stopped) break
+        await this.push(to, p)
       }
-      await Promise.all(Array.from({ length: PUSH_CONCURRENCY }, worker))
     }
   }
 
