@@ -139,4 +139,42 @@ describe('ProbeList', () => {
       undefined,
     )
   })
+
+  it('keeps its order across passes: every member is probed exactly every n rounds', () => {
+    const ids = Array.from({ length: 20 }, (_, i) => `n${i}`)
+    const list = new ProbeList(new SeededRandom(7))
+    const last = new Map<string, number>()
+    let worst = 0
+    for (let round = 0; round < 20 * 10; round++) {
+      const id = list.next(
+        () => true,
+        () => [...ids],
+      )!
+      const prev = last.get(id)
+      if (prev !== undefined) worst = Math.max(worst, round - prev)
+      last.set(id, round)
+    }
+    assert.equal(worst, ids.length)
+  })
+
+  it('drops departed members and inserts newcomers at the end of a pass', () => {
+    const ids = ['a', 'b', 'c', 'd']
+    const list = new ProbeList(new SeededRandom(1))
+    const pass = (all: string[]) =>
+      Array.from({ length: all.length }, () =>
+        list.next(
+          () => true,
+          () => [...all],
+        ),
+      )
+    const first = pass(ids)
+    assert.deepEqual([...first].sort(), ids)
+    // 'b' left and 'e' joined: the next pass visits the current members, each once
+    const second = pass(['a', 'c', 'd', 'e'])
+    assert.deepEqual([...second].sort(), ['a', 'c', 'd', 'e'])
+    assert.deepEqual(
+      second.filter((id) => id !== 'e'),
+      first.filter((id) => id !== 'b'),
+    )
+  })
 })
