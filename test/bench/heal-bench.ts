@@ -194,13 +194,15 @@ const sumRepairBytes = (st: RepairStatus[]): number | null =>
 async function repairsSent(ds: TestDaemon[]): Promise<Record<string, number>> {
   const texts = await Promise.all(ds.map((d) => call<string>(d, '/metrics', 5_000, true)))
   const n: Record<string, number> = { total: 0 }
-  for (const t of texts) {
+  for (const [i, t] of texts.entries()) {
+    n[ds[i]!.name] = 0
     for (const line of t.split('\n')) {
       const m = /^swarmstore_repairs_total(?:\{reason="([^"]*)"\})? (\S+)$/.exec(line)
       if (!m) continue
       const reason = m[1] ?? 'unlabelled'
       n[reason] = (n[reason] ?? 0) + Number(m[2])
       n.total! += Number(m[2])
+      n[ds[i]!.name]! += Number(m[2])
     }
   }
   return n
@@ -384,6 +386,7 @@ try {
   let underPeak = 0
   let firstRepairAt: number | undefined
   let lastRepairAt: number | undefined
+  const lastRepairByNode = new Map<string, number>()
   let repairsAtEnd = repairsBase
   let watchRepair = true
   background.push(
@@ -409,6 +412,7 @@ try {
         try {
           const r = await repairsSent(observers)
           if (r.total! > repairsAtEnd.total!) lastRepairAt = t
+          for (const o of observers) if (r[o.name]! > repairsAtEnd[o.name]!) lastRepairByNode.set(o.name, t)
           repairsAtEnd = r
           if (repairsAtEnd.total! > repairsBase.total! && firstRepairAt === undefined) firstRepairAt = t
         } catch {
@@ -531,8 +535,15 @@ try {
     repairCopies: repairsAtEnd.total! - repairsBase.total!,
     repairCopiesByReason: Object.fromEntries(
       Object.entries(repairsAtEnd)
-        .filter(([k]) => k !== 'total')
+        .filter(([k]) => k !== 'total' && !observers.some((o) => o.name === k))
         .map(([k, v]) => [k, v - (repairsBase[k] ?? 0)]),
+    ),
+    // each live daemon's share of the copies, and when (after the declaration) it sent its last
+    repairCopiesByNode: Object.fromEntries(
+      observers.map((o) => [o.name, repairsAtEnd[o.name]! - repairsBase[o.name]!]),
+    ),
+    repairLastCopyByNodeSeconds: Object.fromEntries(
+      [...lastRepairByNode].map(([k, t]) => [k, detectAt === undefined ? null : r2((t - detectAt) / 1000)]),
     ),
     // repair traffic the live daemons sent (status.repair.bytes), against what the frozen node held
     repairSentMiB: r1(

@@ -10,8 +10,9 @@
  *
  * Rules (per held chunk, placement P = R closest live nodes, full nodes skipped unless they hold it):
  * - Repair: a member of P not known to hold the chunk is a gap. A holder inside P fills it after
- *   a grace window (DEFAULT_REPAIR_GRACE_MS) plus a stagger by its rank among known holders, so
- *   the nearest holder acts first and the others, asking before sending, find it done. If this
+ *   a grace window (DEFAULT_REPAIR_GRACE_MS) plus a stagger by its turn among known holders (a
+ *   per-chunk hash order, `repairsBefore`), so one holder acts first and the others, asking before
+ *   sending, find it done. If this
  *   node may hold the last live copy (no other live holder known), it acts at once: urgency beats
  *   the grace window. Why a grace window rather than temporary copies: a false death (restart,
  *   pause, short partition) then costs nothing, and a chunk still has R−1 ≥ 2 copies during it.
@@ -30,7 +31,7 @@ import {
 } from './constants.js'
 import { checkReplicationOptions } from './errors.js'
 import type { LiveView } from './member-ring.js'
-import { byDistanceTo } from './placement.js'
+import { byDistanceTo, repairsBefore } from './placement.js'
 
 export type HealingReason = 'repair' | 'handoff'
 
@@ -350,11 +351,12 @@ export class HealingPlanner {
     let knownLive = 1
     for (const m of placement) if (h.confirmed.has(m.peerId)) knownLive++
     const urgent = knownLive <= 1
-    // Rank among known holders in P nearer than self: the nearest holder repairs first.
+    // Turn among the known holders in P (repairsBefore: a hash of holder and key, so the holders
+    // of a dead member's chunks share its repair instead of its nearest neighbour sending it all).
     let rank = 0
     for (const m of placement) {
-      if (m.peerId === this.self.peerId) break
-      if (h.confirmed.has(m.peerId)) rank++
+      if (m.peerId !== this.self.peerId && h.confirmed.has(m.peerId) && repairsBefore(m, this.self, h.key))
+        rank++
     }
     const gaps = placement.filter((m) => m.peerId !== this.self.peerId && !h.confirmed.has(m.peerId))
     for (const id of h.gapSince.keys()) if (!gaps.some((g) => g.peerId === id)) h.gapSince.delete(id)

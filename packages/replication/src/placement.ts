@@ -67,3 +67,32 @@ export function rankAmong(selfKey: Key, key: Key, others: readonly Contact[]): n
   }
   return rank
 }
+
+/**
+ * A holder's turn to fill a chunk's gaps, as a rendezvous score of (holder, chunk key): the holder
+ * with the lowest score goes first, the next waits one stagger, and so on. Not the distance: the
+ * chunks a dead member shared with its nearest XOR neighbour have that same neighbour as their
+ * nearest surviving holder, so "nearest first" put a dead member's whole share on one sender
+ * (bench:heal, 6 nodes: 260 of 260 copies from one daemon in some runs, repair 57 MB/s against
+ * 90–140 MB/s when several sent). Hashing holder ⊕ key spreads the turns evenly over the holders
+ * and every holder still computes the same order without talking to the others.
+ */
+export function repairTurnScore(holder: Key, key: Key): number {
+  // FNV-1a over holder ⊕ key, then murmur3's finalizer so every input bit reaches every output bit
+  let h = 0x811c9dc5
+  const n = Math.min(holder.length, key.length)
+  for (let i = 0; i < n; i++) h = Math.imul(h ^ (holder[i]! ^ key[i]!), 0x01000193)
+  h ^= h >>> 16
+  h = Math.imul(h, 0x85ebca6b)
+  h ^= h >>> 13
+  h = Math.imul(h, 0xc2b2ae35)
+  h ^= h >>> 16
+  return h >>> 0
+}
+
+/** Whether holder `a` takes its turn before holder `b` for `key` (ties, never seen, by peer id). */
+export function repairsBefore(a: Contact, b: Contact, key: Key): boolean {
+  const sa = repairTurnScore(a.key, key)
+  const sb = repairTurnScore(b.key, key)
+  return sa !== sb ? sa < sb : a.peerId < b.peerId
+}

@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict'
 import { type Contact, SeededRandom } from '@swarmstore/core'
 import fc from 'fast-check'
-import { type HealingAction, HealingPlanner, MemberRing, selectReplicas } from '../src/index.js'
+import {
+  type HealingAction,
+  HealingPlanner,
+  MemberRing,
+  repairsBefore,
+  selectReplicas,
+} from '../src/index.js'
 import { contacts, ids, randomKey } from './helpers.js'
 
 const R = 3
@@ -14,11 +20,15 @@ function setup(n = 12, seed = 1) {
   return { cs, ring, key, placement }
 }
 
-/** The two nearest holders' planners (stagger 100 ms), after the third member of P died. */
+/**
+ * The two surviving holders' planners (stagger 100 ms), after the third member of P died: `pa` is
+ * the one whose turn comes first (repairsBefore), `pb` the other.
+ */
 function deathOfThirdHolder(graceMs: number) {
   const { cs, ring, key, placement } = setup()
   const next = selectReplicas(key, cs, { replicas: R + 1 })[R]!
-  const [a, b, dead] = placement as [Contact, Contact, Contact]
+  const [x, y, dead] = placement as [Contact, Contact, Contact]
+  const [a, b] = repairsBefore(x, y, key) ? [x, y] : [y, x]
   const pa = new HealingPlanner({ self: a, view: ring, graceMs, staggerMs: 100 })
   const pb = new HealingPlanner({ self: b, view: ring, graceMs, staggerMs: 100 })
   for (const p of [pa, pb]) p.hold(key, ids(placement))
@@ -45,14 +55,15 @@ describe('HealingPlanner', () => {
 
   it('a fresh chunk sends nothing on a guess until its co-holders were asked, then fills the gap at once', () => {
     const { ring, key, placement } = setup()
-    const [a, b, c] = placement as [Contact, Contact, Contact]
+    const [x, y, c] = placement as [Contact, Contact, Contact]
+    const [a, b] = repairsBefore(x, y, key) ? [x, y] : [y, x]
     const pa = new HealingPlanner({ self: a, view: ring, graceMs: 1000, staggerMs: 100 })
     pa.hold(key, [], { checkUntil: 5000 })
     assert.deepEqual(pa.plan(10).actions, [], 'unknown members are not gaps yet')
     assert.equal(pa.plan(10).nextWakeAt, 5000, 'the gate has a deadline')
     pa.confirmed(key, b.peerId)
     pa.checked(key, 20)
-    // c answered "no": it is live and lacks it, so no grace window; a is the nearest holder
+    // c answered "no": it is live and lacks it, so no grace window; a's turn comes before b's
     assert.deepEqual(replicates(pa.plan(20).actions), [c.peerId])
   })
 
@@ -64,7 +75,7 @@ describe('HealingPlanner', () => {
     assert.deepEqual(pa.plan(5000).actions.length > 0 || pa.plan(6000).actions.length > 0, true)
   })
 
-  it('on a death, the nearest holder repairs to the new member after the grace window', () => {
+  it('on a death, the holder whose turn is first repairs to the new member after the grace window', () => {
     const { key, next, pa, pb } = deathOfThirdHolder(1000)
     const first = pa.plan(10)
     assert.deepEqual(first.actions, [])
@@ -81,7 +92,7 @@ describe('HealingPlanner', () => {
 
   it('lists the gaps a staggered holder waits out (to ask about), not the ones in flight or filled', () => {
     const { key, next, pa, pb } = deathOfThirdHolder(0)
-    assert.deepEqual(replicates(pa.plan(10).actions), [next.peerId], 'the nearest holder at once')
+    assert.deepEqual(replicates(pa.plan(10).actions), [next.peerId], 'the first holder at once')
     assert.deepEqual(pa.waitingGaps().size, 0, 'in flight: nothing to ask')
     assert.equal(pb.plan(10).nextWakeAt, 110)
     assert.deepEqual([...pb.waitingGaps()], [[next.peerId, [key]]])

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict'
+import type { Contact } from '@swarmstore/core'
 import { SeededRandom } from '@swarmstore/core'
 import fc from 'fast-check'
-import { rankAmong, selectReplicas, shouldAccept } from '../src/index.js'
+import { rankAmong, repairsBefore, selectReplicas, shouldAccept } from '../src/index.js'
 import { bruteClosest, contacts, ids, randomKey } from './helpers.js'
 
 describe('placement', () => {
@@ -98,5 +99,41 @@ describe('shouldAccept', () => {
       shouldAccept({ selfKey: third.key, key, closestKnown: cs, window: 3, hasCapacity: true }).accept,
       true,
     )
+  })
+})
+
+describe('repairsBefore', () => {
+  it('spreads first turns evenly over holders, whatever their distance to the key', () => {
+    const cs = contacts(6, 9)
+    let firstByNearest = 0
+    const trials = 2000
+    for (let i = 0; i < trials; i++) {
+      const key = randomKey(1000 + i)
+      const [a, b] = selectReplicas(key, cs, { replicas: 2 }) as [Contact, Contact]
+      assert.equal(repairsBefore(a, b, key), !repairsBefore(b, a, key), 'a total order')
+      if (repairsBefore(a, b, key)) firstByNearest++
+    }
+    // the nearer holder goes first about half the time (binomial, σ ≈ 22 of 2000)
+    assert.ok(Math.abs(firstByNearest - trials / 2) < 150, `${firstByNearest} of ${trials}`)
+  })
+
+  it('gives a dead member’s share to both of its neighbours, not to its nearest one alone', () => {
+    const cs = contacts(6, 4)
+    for (const dead of cs) {
+      const turns = new Map<string, number>()
+      for (let i = 0; i < 3000; i++) {
+        const key = randomKey(5000 + i)
+        const p = selectReplicas(key, cs, { replicas: 3 })
+        if (!p.some((c) => c.peerId === dead.peerId)) continue
+        const [x, y] = p.filter((c) => c.peerId !== dead.peerId) as [Contact, Contact]
+        const first = repairsBefore(x, y, key) ? x : y
+        turns.set(first.peerId, (turns.get(first.peerId) ?? 0) + 1)
+      }
+      const total = [...turns.values()].reduce((s, v) => s + v, 0)
+      assert.ok(
+        Math.max(...turns.values()) < 0.6 * total,
+        `one holder takes ${Math.max(...turns.values())} of ${total}`,
+      )
+    }
   })
 })
