@@ -65,14 +65,15 @@ const FRESH_MAX_MS = 30_000
 const CHECK_GATE_MS = FRESH_MAX_MS + 15_000
 const HANDOFF_STAGGER_MS = 2_000
 /**
- * A holder with a nearer holder of the same chunk waits this long per nearer holder before it
- * fills a gap (asking first). Long enough for the nearest one to work through a dead member's
- * share at the repair rate, so a gap is filled once, not twice; short next to the audit.
+ * A holder waits this long per holder whose turn comes before its own (repairsBefore, a per-chunk
+ * hash order) before it fills a gap (asking first). Long enough for the first one to work through
+ * its part of a dead member's share at the repair rate, so a gap is filled once, not twice; short
+ * next to the audit.
  */
 const REPAIR_STAGGER_MS = 8_000
 /**
  * While this node waits out a stagger on some gaps, it asks the gap members about them this often:
- * the nearer holder may have filled them, and the new holder's notice may have missed us.
+ * the holder whose turn came first may have filled them, and the new holder's notice may have missed us.
  */
 const RECHECK_MS = 2_000
 

@@ -29,7 +29,7 @@ import { compareIncarnation, incarnationAbove } from './incarnation.js'
 import { MAX_INFLIGHT_PING_REQS, MAX_SYNC_MEMBERS, MAX_UPDATES_PER_MESSAGE } from './limits.js'
 import { LiveSet } from './live-set.js'
 import { LocalHealth } from './local-health.js'
-import { ProbeList, shuffle } from './probe-list.js'
+import { ProbeList } from './probe-list.js'
 import { Suspicion } from './suspicion.js'
 import type {
   Incarnation,
@@ -336,7 +336,8 @@ export class Membership {
   private async probe(deadline: number): Promise<void> {
     const target = this.probes.next(
       (id) => this.live.has(id),
-      () => shuffle(this.live.all(), this.random),
+      // the list inserts newcomers at random positions itself: no shuffle needed
+      () => this.live.all(),
     )
     if (target === undefined) return
     const m = this.table.get(target)!

@@ -17,7 +17,7 @@ export const DEFAULT_READ_PARALLELISM = 2
  * unlikely, and that second loss makes the chunk urgent (repaired at once) anyway.
  */
 export const DEFAULT_REPAIR_GRACE_MS = 20_000
-/** Per rank among known holders, so the nearest holder repairs first and the others find it done. */
+/** Per earlier turn among known holders (repairsBefore), so one holder repairs first and the others find it done. */
 export const DEFAULT_REPAIR_STAGGER_MS = 2_000
 /** A push that failed is retried after this long. */
 export const DEFAULT_REPAIR_RETRY_MS = 5_000
