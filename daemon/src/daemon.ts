@@ -202,8 +202,11 @@ export async function startDaemon(flags: Partial<Record<keyof DaemonConfig, unkn
         const restarted = epochs.get(e.member.id) !== epoch
         epochs.set(e.member.id, epoch)
         healer?.memberUp(c, { ask: e.type === 'alive' || restarted })
+      } else if (e.type === 'suspect') {
+        // our own health (Lifeguard) scales how long we wait before we declare it dead
+        log.info({ peer: e.member.id, localHealth: membership.localHealth }, 'member suspected')
       } else if (e.type === 'dead' || e.type === 'left') {
-        log.info({ peer: e.member.id, state: e.type }, 'member down')
+        log.info({ peer: e.member.id, state: e.type, localHealth: membership.localHealth }, 'member down')
         healer?.memberDown(c)
       }
     })

@@ -96,7 +96,8 @@ export class MembershipService {
   }
 
   private async request(to: string, msg: MembershipMessage, timeoutMs: number): Promise<MembershipMessage> {
-    const signal = AbortSignal.timeout(timeoutMs)
+    // AbortSignal.timeout throws on a fraction; the state machine passes whole ms, this is a guard
+    const signal = AbortSignal.timeout(Math.max(1, Math.ceil(timeoutMs)))
     const addrs = this.membership.get(to)?.meta.addrs ?? this.addrsOf(to)
     const id = peerIdFromString(to)
     const contact: Contact = { peerId: id.toString(), key: keyForPeer(id), addrs: [...addrs] }

@@ -227,7 +227,7 @@ export class PeerRpc {
     req: Request,
     timeoutMs = DEFAULT_REQUEST_TIMEOUT_MS,
   ): Promise<Reply> {
-    const signal = AbortSignal.timeout(timeoutMs)
+    const signal = AbortSignal.timeout(Math.max(1, Math.ceil(timeoutMs))) // it throws on a fraction
     const started = Date.now() // io-edge
     const key = `${to.peerId} ${protocol}`
     for (let attempt = 0; ; attempt++) {

@@ -435,20 +435,23 @@ try {
     errors.push(`not declared dead by all within ${DETECT_TIMEOUT_MS / 1000} s (by ${[...deadAt.keys()]})`)
   const windowEnd = repairedAt ?? now()
   // the daemons' own word: each observer's first "member down" line for the victim after the freeze
-  const downAt = await Promise.all(
-    observers.map(async (o) => {
-      for (const line of (await o.log()).split('\n')) {
-        if (!line.includes('member down')) continue
-        try {
-          const e = JSON.parse(line) as { time: number; peer: string }
-          if (e.peer === target.peerId && e.time >= frozenEpoch) return e.time
-        } catch {
-          // not a JSON log line
-        }
+  const firstLine = async (o: TestDaemon, msg: string) => {
+    for (const line of (await o.log()).split('\n')) {
+      if (!line.includes(msg)) continue
+      try {
+        const e = JSON.parse(line) as { time: number; peer: string; localHealth?: number }
+        if (e.peer === target.peerId && e.time >= frozenEpoch) return e
+      } catch {
+        // not a JSON log line
       }
-      return undefined
-    }),
-  )
+    }
+    return undefined
+  }
+  const downLines = await Promise.all(observers.map((o) => firstLine(o, 'member down')))
+  const downAt = downLines.map((e) => e?.time)
+  // when each observer first suspected it (on its own probe or by gossip), and its local health
+  // then: a suspicion waits min × (health + 1) before the member is declared dead
+  const suspectLines = await Promise.all(observers.map((o) => firstLine(o, 'member suspected')))
   watchRepair = false
   phase = 'after-repair'
   await target.kill('SIGKILL')
@@ -511,6 +514,15 @@ try {
     victim: target.name,
     reader: reader.name,
     detectSeconds: r2(detectSeconds),
+    suspectSecondsByNode: Object.fromEntries(
+      observers.map((o, i) => [
+        o.name,
+        suspectLines[i] ? r2((suspectLines[i]!.time - frozenEpoch) / 1000) : null,
+      ]),
+    ),
+    localHealthAtSuspect: Object.fromEntries(
+      observers.map((o, i) => [o.name, suspectLines[i]?.localHealth ?? null]),
+    ),
     detectSecondsFromLogs: r2(
       downAt.every((t) => t !== undefined) ? (Math.max(...(downAt as number[])) - frozenEpoch) / 1000 : null,
     ),

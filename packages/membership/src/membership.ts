@@ -358,7 +358,10 @@ export class Membership {
     if (!this.running || !isLive(m.state)) return
 
     const helpers = this.live.pick(this.timings.indirectChecks, this.random, [target])
-    const remaining = Math.max(1, deadline - this.clock.now())
+    // Whole milliseconds: the daemon's clock is fractional, and the adapter's AbortSignal.timeout
+    // threw on 498.96 — every ping-req failed at once, counted as three missing nacks (local health
+    // +3, so suspicion 4 → 16 s), and no indirect probe ever ran in a real swarm.
+    const remaining = Math.max(1, Math.floor(deadline - this.clock.now()))
     let acked = false
     let nacks = 0
     await Promise.all(

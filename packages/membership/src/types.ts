@@ -99,7 +99,8 @@ export type MembershipMessage =
 /**
  * What the state machine needs from the network: one request, one reply, within a deadline.
  * The adapter (libp2p stream, simulator) frames, bounds and times out; it rejects (with any
- * error) when there is no valid reply within `timeoutMs`. The peer identity of inbound messages
+ * error) when there is no valid reply within `timeoutMs`, a whole number of milliseconds ≥ 1 (so
+ * an adapter can hand it to `AbortSignal.timeout`, which refuses fractions). The peer identity of inbound messages
  * comes from the transport (the authenticated remote peer), never from the message.
  */
 export interface MembershipNetwork {

@@ -199,6 +199,18 @@ describe('Membership (unit, manual clock)', () => {
     assert.equal(mis.type, 'nack')
   })
 
+  it('indirect probes with a fractional clock (as in the daemon): whole-ms timeouts, helpers nack, probers stay healthy', async () => {
+    const { clock, net, nodes } = await cluster(5)
+    // a direct ping's timeout fires 1.3 ms late, so what is left of the round is fractional
+    net.timeoutLagMs = 1.3
+    net.down.add('n4')
+    await clock.advance(6000)
+    for (const m of nodes.slice(0, 4)) {
+      assert.equal(m.localHealth, 0, `${m.id}: local health ${m.localHealth}`)
+      assert.notEqual(stateOf(m, 'n4'), 'alive', `${m.id} still sees n4 alive`)
+    }
+  })
+
   it('Lifeguard: a node cut off from everyone raises its local health and suspects more slowly', async () => {
     const { clock, net, nodes } = await cluster(5)
     // Only n4's traffic is lost, as if its own NIC or process were the problem.

@@ -21,6 +21,8 @@ export function metaFor(id: string, capacityFree = 1000): MemberMeta {
 export class LocalNet {
   readonly nodes = new Map<MemberId, Membership>()
   readonly down = new Set<MemberId>()
+  /** How late a request's timeout fires (real timers do; a fraction makes the prober's clock readings fractional). */
+  timeoutLagMs = 0
   private readonly seed: SeededRandom
 
   constructor(
@@ -50,7 +52,12 @@ export class LocalNet {
     timeoutMs: number,
   ): Promise<MembershipMessage> {
     return new Promise((resolve, reject) => {
-      const timer = this.clock.setTimer(timeoutMs, () => reject(new Error(`timeout ${from}->${to}`)))
+      // the daemon's adapter hands it to AbortSignal.timeout, which throws on anything else
+      if (!Number.isInteger(timeoutMs) || timeoutMs < 1)
+        throw new Error(`timeoutMs ${timeoutMs} is not whole ms ≥ 1`)
+      const timer = this.clock.setTimer(timeoutMs + this.timeoutLagMs, () =>
+        reject(new Error(`timeout ${from}->${to}`)),
+      )
       const target = this.nodes.get(to)
       if (target === undefined || this.down.has(to) || this.down.has(from)) return
       target.handle(from, validateMessage(JSON.parse(JSON.stringify(msg)))).then(
