@@ -190,19 +190,29 @@ interface RepairStatus {
 const sumRepairBytes = (st: RepairStatus[]): number | null =>
   st.every((s) => typeof s.repair?.bytes === 'number') ? st.reduce((a, s) => a + s.repair!.bytes!, 0) : null
 
-/** swarmstore_repairs_total over `ds`, by reason (repair, handoff) and in all ("total"). */
-async function repairsSent(ds: TestDaemon[]): Promise<Record<string, number>> {
+interface RepairCounts {
+  total: number
+  /** by reason (repair, handoff) */
+  byReason: Record<string, number>
+  /** by daemon name */
+  byNode: Record<string, number>
+}
+
+/** swarmstore_repairs_total over `ds`: in all, by reason, and by daemon. */
+async function repairsSent(ds: TestDaemon[]): Promise<RepairCounts> {
   const texts = await Promise.all(ds.map((d) => call<string>(d, '/metrics', 5_000, true)))
-  const n: Record<string, number> = { total: 0 }
+  const n: RepairCounts = { total: 0, byReason: {}, byNode: {} }
   for (const [i, t] of texts.entries()) {
-    n[ds[i]!.name] = 0
+    const name = ds[i]!.name
+    n.byNode[name] = 0
     for (const line of t.split('\n')) {
       const m = /^swarmstore_repairs_total(?:\{reason="([^"]*)"\})? (\S+)$/.exec(line)
       if (!m) continue
       const reason = m[1] ?? 'unlabelled'
-      n[reason] = (n[reason] ?? 0) + Number(m[2])
-      n.total! += Number(m[2])
-      n[ds[i]!.name]! += Number(m[2])
+      const v = Number(m[2])
+      n.byReason[reason] = (n.byReason[reason] ?? 0) + v
+      n.byNode[name] = (n.byNode[name] ?? 0) + v
+      n.total += v
     }
   }
   return n
@@ -411,10 +421,12 @@ try {
         const t = now()
         try {
           const r = await repairsSent(observers)
-          if (r.total! > repairsAtEnd.total!) lastRepairAt = t
-          for (const o of observers) if (r[o.name]! > repairsAtEnd[o.name]!) lastRepairByNode.set(o.name, t)
+          if (r.total > repairsAtEnd.total) lastRepairAt = t
+          for (const o of observers) {
+            if (r.byNode[o.name]! > repairsAtEnd.byNode[o.name]!) lastRepairByNode.set(o.name, t)
+          }
           repairsAtEnd = r
-          if (repairsAtEnd.total! > repairsBase.total! && firstRepairAt === undefined) firstRepairAt = t
+          if (repairsAtEnd.total > repairsBase.total && firstRepairAt === undefined) firstRepairAt = t
         } catch {
           // next poll
         }
@@ -435,23 +447,31 @@ try {
     errors.push(`not declared dead by all within ${DETECT_TIMEOUT_MS / 1000} s (by ${[...deadAt.keys()]})`)
   const windowEnd = repairedAt ?? now()
   // the daemons' own word: each observer's first "member down" line for the victim after the freeze
-  const firstLine = async (o: TestDaemon, msg: string) => {
-    for (const line of (await o.log()).split('\n')) {
-      if (!line.includes(msg)) continue
-      try {
-        const e = JSON.parse(line) as { time: number; peer: string; localHealth?: number }
-        if (e.peer === target.peerId && e.time >= frozenEpoch) return e
-      } catch {
-        // not a JSON log line
-      }
-    }
-    return undefined
-  }
-  const downLines = await Promise.all(observers.map((o) => firstLine(o, 'member down')))
-  const downAt = downLines.map((e) => e?.time)
-  // when each observer first suspected it (on its own probe or by gossip), and its local health
+  // …and its first "member suspected" line (on its own probe or by gossip), with its local health
   // then: a suspicion waits min × (health + 1) before the member is declared dead
-  const suspectLines = await Promise.all(observers.map((o) => firstLine(o, 'member suspected')))
+  type VictimLine = { time: number; peer: string; msg: string; localHealth?: number }
+  const firstLines = await Promise.all(
+    observers.map(async (o) => {
+      const first: { down?: VictimLine; suspected?: VictimLine } = {}
+      for (const line of (await o.log()).split('\n')) {
+        const kind = line.includes('member down')
+          ? 'down'
+          : line.includes('member suspected')
+            ? 'suspected'
+            : undefined
+        if (kind === undefined || first[kind] !== undefined) continue
+        try {
+          const e = JSON.parse(line) as VictimLine
+          if (e.peer === target.peerId && e.time >= frozenEpoch) first[kind] = e
+        } catch {
+          // not a JSON log line
+        }
+      }
+      return first
+    }),
+  )
+  const downAt = firstLines.map((f) => f.down?.time)
+  const suspectLines = firstLines.map((f) => f.suspected)
   watchRepair = false
   phase = 'after-repair'
   await target.kill('SIGKILL')
@@ -544,15 +564,13 @@ try {
         ? before.bytes / 1e6 / ((repairedAt - firstRepairAt) / 1000)
         : null,
     ),
-    repairCopies: repairsAtEnd.total! - repairsBase.total!,
+    repairCopies: repairsAtEnd.total - repairsBase.total,
     repairCopiesByReason: Object.fromEntries(
-      Object.entries(repairsAtEnd)
-        .filter(([k]) => k !== 'total' && !observers.some((o) => o.name === k))
-        .map(([k, v]) => [k, v - (repairsBase[k] ?? 0)]),
+      Object.entries(repairsAtEnd.byReason).map(([k, v]) => [k, v - (repairsBase.byReason[k] ?? 0)]),
     ),
     // each live daemon's share of the copies, and when (after the declaration) it sent its last
     repairCopiesByNode: Object.fromEntries(
-      observers.map((o) => [o.name, repairsAtEnd[o.name]! - repairsBase[o.name]!]),
+      observers.map((o) => [o.name, repairsAtEnd.byNode[o.name]! - repairsBase.byNode[o.name]!]),
     ),
     repairLastCopyByNodeSeconds: Object.fromEntries(
       [...lastRepairByNode].map(([k, t]) => [k, detectAt === undefined ? null : r2((t - detectAt) / 1000)]),
