@@ -1,6 +1,6 @@
 import { once } from 'node:events'
-import { createWriteStream, unlinkSync, type WriteStream } from 'node:fs'
-import { open, rename, unlink } from 'node:fs/promises'
+import { unlinkSync, type WriteStream } from 'node:fs'
+import { type FileHandle, open, rename, unlink } from 'node:fs/promises'
 import { basename, dirname, join, resolve } from 'node:path'
 import type { Readable, Writable } from 'node:stream'
 import type { Command } from 'commander'
@@ -35,7 +35,9 @@ export function registerGet(program: Command): void {
         })
         // Drawing a bar into the same terminal the bytes go to would garble both.
         const showBar = !global.json && (target !== undefined || !process.stdout.isTTY)
-        const size = await download(response, target?.stream ?? process.stdout, showBar)
+        const size = await download(response, target?.stream ?? process.stdout, showBar, (n) =>
+          target?.wrote(n),
+        )
         if (target !== undefined) {
           await target.commit()
           if (global.json) printJson({ cid, path: target.path, size })
@@ -46,7 +48,12 @@ export function registerGet(program: Command): void {
     })
 }
 
-async function download(response: DaemonResponse, sink: Writable, showBar: boolean): Promise<number> {
+async function download(
+  response: DaemonResponse,
+  sink: Writable,
+  showBar: boolean,
+  onWritten: (bytes: number) => void,
+): Promise<number> {
   const { res } = response
   const header = res.headers['content-length']
   const expected = header === undefined ? undefined : Number(header)
@@ -57,6 +64,7 @@ async function download(response: DaemonResponse, sink: Writable, showBar: boole
     await copy(res, sink, (bytes) => {
       received += bytes
       progress.update(received)
+      onWritten(bytes)
     })
   } catch (err) {
     failure = err as Error
@@ -102,6 +110,13 @@ async function copy(res: Readable, sink: Writable, onBytes: (bytes: number) => v
 }
 
 /**
+ * Background syncs: every this many bytes handed to the file, an fdatasync starts (one at a time),
+ * so the disk writes back while the rest arrives and the final fsync waits only for the tail. It
+ * was all at the end: `dd conv=fsync` of 256 MiB here is 0.33–0.5 s longer than without.
+ */
+const SYNC_EVERY_BYTES = 32 << 20
+
+/**
  * `-o FILE` writes `FILE.swarmstore-tmp-<pid>` in FILE's own directory (so the rename cannot cross
  * file systems), fsyncs it, and renames it over FILE only when every byte arrived: FILE is either the
  * whole verified file or untouched, even if the machine loses power.
@@ -110,13 +125,22 @@ class TempTarget {
   readonly path: string
   readonly tempPath: string
   readonly stream: WriteStream
+  private readonly handle: FileHandle
   private done = false
   private readonly onSignal: (signal: NodeJS.Signals) => void
+  private unsynced = 0
+  private syncing: Promise<void> | undefined
+  /** A background sync's error: Linux reports a failed writeback to one fsync only, so keep it. */
+  private syncError: Error | undefined
 
-  private constructor(path: string, tempPath: string, stream: WriteStream) {
+  private constructor(path: string, tempPath: string, handle: FileHandle) {
     this.path = path
     this.tempPath = tempPath
-    this.stream = stream
+    this.handle = handle
+    // flush: the stream fsyncs the file before it closes it. A 4 MiB buffer lets the 64 KiB pieces
+    // the socket delivers go to disk as batched writes (the 16 KiB default waited for a drain, one
+    // thread-pool write, after every piece).
+    this.stream = handle.createWriteStream({ flush: true, highWaterMark: 4 << 20 })
     // A Ctrl-C midway must not leave the temp file behind; the exit status is the shell's 128 + signal.
     this.onSignal = (signal) => {
       try {
@@ -132,23 +156,38 @@ class TempTarget {
   static async create(output: string): Promise<TempTarget> {
     const path = resolve(output)
     const tempPath = join(dirname(path), `${basename(path)}.swarmstore-tmp-${process.pid}`)
-    // flush: the stream fsyncs the file before it closes it. A 4 MiB buffer lets the 64 KiB pieces
-    // the socket delivers go to disk as batched writes (the 16 KiB default waited for a drain, one
-    // thread-pool write, after every piece).
-    const stream = createWriteStream(tempPath, { flags: 'w', flush: true, highWaterMark: 4 << 20 })
+    let handle: FileHandle
     try {
-      await once(stream, 'open')
+      handle = await open(tempPath, 'w')
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code
       const exitCode = code === 'ENOENT' || code === 'ENOTDIR' ? ExitCode.BAD_ARGUMENTS : ExitCode.ERROR
       throw new CliError('BAD_OUTPUT', exitCode, `cannot write ${tempPath}: ${(err as Error).message}`)
     }
-    return new TempTarget(path, tempPath, stream)
+    return new TempTarget(path, tempPath, handle)
+  }
+
+  /** `bytes` more were handed to the stream: start a background sync when enough are unsynced. */
+  wrote(bytes: number): void {
+    this.unsynced += bytes
+    if (this.unsynced < SYNC_EVERY_BYTES || this.syncing !== undefined) return
+    this.unsynced = 0
+    this.syncing = this.handle.datasync().then(
+      () => {
+        this.syncing = undefined
+      },
+      (err: Error) => {
+        this.syncing = undefined
+        this.syncError ??= err
+      },
+    )
   }
 
   /** Flush and close (fsync included), rename into place, then fsync the directory for the rename. */
   async commit(): Promise<void> {
     try {
+      await this.syncing // before the stream closes the file under it
+      if (this.syncError !== undefined) throw this.syncError
       this.stream.end()
       await once(this.stream, 'close')
       await rename(this.tempPath, this.path)
@@ -169,6 +208,7 @@ class TempTarget {
     process.off('SIGTERM', this.onSignal)
     if (this.done) return
     this.done = true
+    await this.syncing
     if (!this.stream.closed) {
       const closed = once(this.stream, 'close').catch(() => {})
       this.stream.destroy()
