@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict'
 import { createHash, randomBytes } from 'node:crypto'
-import { copyFile, mkdtemp, readFile, writeFile } from 'node:fs/promises'
+import { copyFile, mkdtemp, readFile, symlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { rawCid } from '@swarmstore/storage'
@@ -519,6 +519,86 @@ describe('bad input against real daemons', function () {
       const empty = await mkdtemp(join(swarm.root, 'no-api-'))
       const s = await cli(['status', '--data-dir', empty])
       assert.equal(s.code, 3, s.stderr)
+    })
+  })
+
+  describe('get -o: the daemon writes only a temp file the CLI made for this get', () => {
+    let cid: string
+    let bytes: Buffer
+    let dir: string
+    const nonce = randomBytes(16).toString('hex')
+    const writeTo = async (path: string, n = nonce) => {
+      const d = nodes[0]!
+      const q = new URLSearchParams({ path, nonce: n })
+      const r = await fetch(`${d.url}/v1/files/${cid}/write?${q}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${await d.token()}` },
+      })
+      return { status: r.status, body: await r.text() }
+    }
+
+    before(async () => {
+      dir = await mkdtemp(join(swarm.root, 'write-to-'))
+      bytes = randomBytes(3_000_000)
+      await writeFile(join(dir, 'in.bin'), bytes)
+      const put = await nodes[0]!.cli(['put', join(dir, 'in.bin'), '--json'])
+      assert.equal(put.code, 0, put.stderr)
+      cid = JSON.parse(put.stdout).cid
+    })
+
+    it('a file holding another nonce, a symlink, a missing file: NOT_LOCAL (409), nothing written', async () => {
+      const other = join(dir, 'a.swarmstore-tmp-1')
+      await writeFile(other, randomBytes(16).toString('hex'))
+      const before = await readFile(other)
+      const wrong = await writeTo(other)
+      assert.equal(wrong.status, 409, wrong.body)
+      assert.equal(JSON.parse(wrong.body).error.code, 'NOT_LOCAL')
+      assert.deepEqual(await readFile(other), before, 'untouched')
+      // a link named like a temp file, to a file that holds the nonce: not followed
+      const victim = join(dir, 'victim')
+      await writeFile(victim, nonce)
+      await symlink(victim, join(dir, 'b.swarmstore-tmp-2'))
+      const link = await writeTo(join(dir, 'b.swarmstore-tmp-2'))
+      assert.equal(link.status, 409, link.body)
+      assert.equal(await readFile(victim, 'utf8'), nonce, 'the link target is untouched')
+      const missing = await writeTo(join(dir, 'c.swarmstore-tmp-3'))
+      assert.equal(missing.status, 409, missing.body)
+    })
+
+    it('a path not named *.swarmstore-tmp-*, a relative path, a bad nonce: BAD_REQUEST', async () => {
+      const plain = join(dir, 'plain')
+      await writeFile(plain, nonce)
+      for (const [path, n] of [
+        [plain, nonce],
+        ['d.swarmstore-tmp-4', nonce],
+        [join(dir, 'e.swarmstore-tmp-5'), 'xyz'],
+      ] as const) {
+        const r = await writeTo(path, n)
+        assert.equal(r.status, 400, `${path}: ${r.body}`)
+      }
+      assert.equal(await readFile(plain, 'utf8'), nonce)
+    })
+
+    it('the file made for it is written, verified and fsynced; the answer ends with done', async () => {
+      const target = join(dir, 'f.swarmstore-tmp-6')
+      await writeFile(target, nonce)
+      const r = await writeTo(target)
+      assert.equal(r.status, 200, r.body)
+      const lines = r.body
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l))
+      assert.deepEqual(lines.at(-1), { done: true, size: bytes.length })
+      assert.ok((await readFile(target)).equals(bytes))
+    })
+
+    it('the CLI: -o (written by the daemon) and -o --stream (through the API) give the same bytes', async () => {
+      for (const extra of [[], ['--stream']]) {
+        const out = join(dir, `out${extra.length}.bin`)
+        const r = await nodes[1]!.cli(['get', cid, '-o', out, ...extra])
+        assert.equal(r.code, 0, r.stderr)
+        assert.ok((await readFile(out)).equals(bytes), `get -o ${extra.join(' ')}`)
+      }
     })
   })
 

@@ -164,6 +164,34 @@ describe('swarmstore CLI', () => {
           res.writeHead(200, { 'content-length': bytes.length, 'x-swarmstore-size': payload.length })
           res.end(bytes)
         },
+        // a daemon on another machine cannot write our temp file: the CLI streams instead
+        [`POST /v1/files/${CID}/write`]: (_req, res) =>
+          sendError(res, 409, 'NOT_LOCAL', 'cannot open the file here'),
+        'POST /v1/files/broken/write': (_req, res) => sendError(res, 409, 'NOT_LOCAL', 'not here'),
+        // a daemon on this machine writes the file itself and reports progress as lines
+        'POST /v1/files/local/write': (req, res) => {
+          const url = new URL(req.url ?? '/', 'http://x')
+          const path = url.searchParams.get('path')!
+          readFile(path, 'utf8').then(async (held) => {
+            if (held !== url.searchParams.get('nonce')) return sendError(res, 409, 'NOT_LOCAL', 'nonce')
+            await writeFile(path, payload)
+            res.writeHead(200, {
+              'content-type': 'application/x-ndjson',
+              'x-swarmstore-length': payload.length,
+            })
+            res.end(`{"written":100000}\n{"done":true,"size":${payload.length}}\n`)
+          })
+        },
+        'POST /v1/files/localbroken/write': (req, res) => {
+          const path = new URL(req.url ?? '/', 'http://x').searchParams.get('path')!
+          writeFile(path, payload.subarray(0, 1000)).then(() => {
+            res.writeHead(200, {
+              'content-type': 'application/x-ndjson',
+              'x-swarmstore-length': payload.length,
+            })
+            res.end('{"written":1000}\n{"error":{"code":"UNAVAILABLE","message":"no holder answered"}}\n')
+          })
+        },
         'GET /v1/files/broken': (_req, res) => {
           // What the daemon does when a chunk cannot be fetched midway: fewer bytes, then a dead socket.
           res.writeHead(200, { 'content-length': payload.length })
@@ -314,6 +342,26 @@ describe('swarmstore CLI', () => {
       const [code] = (await once(child, 'close')) as [number | null]
       assert.equal(code, 1)
       assert.equal(stderr, '')
+    })
+
+    it('-o with a daemon on this machine: it writes the temp file; the CLI renames it when told done', async () => {
+      const out = join(emptyDir, 'local.bin')
+      const run = await runCli(['get', 'local', '-o', out, '--json', '--data-dir', daemon.dataDir])
+      assert.equal(run.code, 0, run.stderr)
+      assert.deepEqual(JSON.parse(run.stdout), { cid: 'local', path: out, size: payload.length })
+      assert.ok((await readFile(out)).equals(payload))
+      const cut = join(emptyDir, 'localcut.bin')
+      const broken = await runCli(['get', 'localbroken', '-o', cut, '--data-dir', daemon.dataDir])
+      assert.equal(broken.code, 7)
+      assert.match(
+        broken.stderr,
+        /incomplete download: the daemon wrote 1000 of 200000 bytes \(no holder answered/,
+      )
+      assert.equal(existsSync(cut), false)
+      assert.deepEqual(
+        (await readdir(emptyDir)).filter((name) => name.includes('swarmstore-tmp')),
+        [],
+      )
     })
 
     it('a get that fails before any byte (404) exits 4 and leaves no temp file', async () => {

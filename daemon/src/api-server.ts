@@ -1,5 +1,8 @@
 import { timingSafeEqual } from 'node:crypto'
+import { constants as fsConstants } from 'node:fs'
+import { type FileHandle, open } from 'node:fs/promises'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { basename, isAbsolute } from 'node:path'
 import { keyForCid, keyToHex } from '@swarmstore/core'
 import {
   BadCidError,
@@ -12,7 +15,7 @@ import {
 } from '@swarmstore/storage'
 import type { CID } from 'multiformats/cid'
 import type { Logger } from 'pino'
-import { BadRequestError, NotReadyError, TimeoutError } from './errors.js'
+import { BadRequestError, NotLocalError, NotReadyError, TimeoutError } from './errors.js'
 
 /**
  * Chunks in flight per put / per get. Each chunk's latency is a lookup plus a transfer, so the
@@ -20,6 +23,12 @@ import { BadRequestError, NotReadyError, TimeoutError } from './errors.js'
  */
 const PUT_WINDOW = 24
 const GET_WINDOW = 16
+/** A file the daemon writes for a client is fdatasync'd in the background every this many bytes. */
+const WRITE_SYNC_EVERY = 32 << 20
+/** A progress line goes to the client at most every this many bytes written. */
+const WRITE_PROGRESS_EVERY = 4 << 20
+/** What a client's temp file holds before the daemon may write it: its nonce, as hex (16 bytes). */
+const NONCE_HEX = /^[0-9a-f]{32}$/
 
 /** What the control API needs from the daemon (narrow, so tests can see what it touches). */
 export interface ApiBackend {
@@ -52,6 +61,7 @@ const STATUS: Record<string, number> = {
   CAPACITY: 507,
   CAPACITY_EXCEEDED: 507,
   TIMEOUT: 504,
+  NOT_LOCAL: 409,
 }
 const PUBLIC_CODE: Record<string, string> = {
   BAD_CID: 'BAD_REQUEST',
@@ -129,6 +139,36 @@ async function withTimeout<T>(p: Promise<T>, ms: number | undefined, what: strin
 }
 
 /**
+ * Opens a client's temp file for writing if it proves it was made for this request on this machine
+ * (see writeFileTo); NOT_LOCAL otherwise. Every check is on the opened descriptor, not the path.
+ */
+async function openClientFile(path: string, nonce: string): Promise<FileHandle> {
+  let handle: FileHandle
+  try {
+    handle = await open(path, fsConstants.O_RDWR | fsConstants.O_NOFOLLOW)
+  } catch (err) {
+    throw new NotLocalError(`cannot open ${path} here: ${(err as Error).message}`)
+  }
+  try {
+    const st = await handle.stat()
+    const uid = process.getuid?.()
+    if (!st.isFile()) throw new NotLocalError(`${path} is not a regular file`)
+    if (uid !== undefined && st.uid !== uid)
+      throw new NotLocalError(`${path} is not owned by the daemon's user`)
+    if (st.size !== nonce.length) throw new NotLocalError(`${path} does not hold this request's nonce`)
+    const got = Buffer.alloc(nonce.length)
+    await handle.read(got, 0, got.length, 0)
+    if (!timingSafeEqual(got, Buffer.from(nonce))) {
+      throw new NotLocalError(`${path} does not hold this request's nonce`)
+    }
+    return handle
+  } catch (err) {
+    await handle.close().catch(() => {})
+    throw err
+  }
+}
+
+/**
  * The control API (docs/CONTROL-API.md): HTTP on loopback, bearer token, streaming bodies both
  * ways. Routing is a switch on method and path: a handful of endpoints need no framework.
  */
@@ -149,6 +189,8 @@ export function createApiServer(b: ApiBackend): Server {
         return sendJson(res, 401, UNAUTHORIZED_BODY)
       }
       const m = /^\/v1\/(files|stat)(?:\/([^/]+))?$/.exec(u.pathname)
+      const w = /^\/v1\/files\/([^/]+)\/write$/.exec(u.pathname)
+      if (req.method === 'POST' && w?.[1]) return writeFileTo(req, res, u, parseCid(w[1]))
       if (req.method === 'POST' && u.pathname === '/v1/files') return putFile(req, res, u)
       if (req.method === 'GET' && m?.[1] === 'files' && m[2]) return getFile(req, res, u, parseCid(m[2]))
       if (req.method === 'GET' && m?.[1] === 'stat' && m[2]) return stat(res, u, parseCid(m[2]))
@@ -229,6 +271,103 @@ export function createApiServer(b: ApiBackend): Server {
       // Midway: the status line is gone; cutting the connection short of content-length tells the client.
       b.log.warn({ cid: root.toString(), err: (err as Error).message }, 'get failed midway')
       res.destroy(err as Error)
+    }
+  }
+
+  /**
+   * The file written by the daemon itself into a temp file the client created on this machine
+   * (`get -o` on the daemon's own host): the bytes do not cross the API connection, which costs
+   * both processes more CPU than the write (a 256 MiB get: CLI 1.2 CPU-s streaming). Only a file
+   * that proves it was made for this request is written: an absolute path named
+   * `*.swarmstore-tmp-*`, opened without following a symlink, a regular file owned by the daemon's
+   * own user, holding exactly the request's nonce. Anything else is NOT_LOCAL (409) and the client
+   * streams instead, as it does from a daemon on another machine. Answer: NDJSON progress lines
+   * `{"written":N}`, then `{"done":true,"size":N}` once the data is fsync'd, or `{"error":{…}}`.
+   */
+  const writeFileTo = async (req: IncomingMessage, res: ServerResponse, u: URL, root: CID): Promise<void> => {
+    const path = u.searchParams.get('path') ?? ''
+    const nonce = u.searchParams.get('nonce') ?? ''
+    if (!NONCE_HEX.test(nonce)) throw new BadRequestError('nonce must be 32 hex digits')
+    if (!isAbsolute(path) || !basename(path).includes('.swarmstore-tmp-')) {
+      throw new BadRequestError('path must be an absolute path to a *.swarmstore-tmp-* file')
+    }
+    const timeout = intParam(u, 'timeout')
+    const handle = await openClientFile(path, nonce)
+    let closed = false
+    const close = async () => {
+      if (closed) return
+      closed = true
+      await handle.close().catch(() => {})
+    }
+    try {
+      const ac = new AbortController()
+      req.on('close', () => ac.abort(new Error('client went away')))
+      const getBlock = (c: CID) => withTimeout(b.getBlock(c, ac.signal), timeout, `fetching ${c}`)
+      const manifest = await getManifest(root, getBlock)
+      const offset = intParam(u, 'offset', 0)!
+      if (offset > manifest.size)
+        throw new BadRequestError(`offset ${offset} is past the end (${manifest.size} bytes)`)
+      const length = Math.min(intParam(u, 'length', manifest.size - offset)!, manifest.size - offset)
+      await handle.truncate(0)
+      res.writeHead(200, {
+        'content-type': 'application/x-ndjson',
+        'x-swarmstore-size': manifest.size,
+        'x-swarmstore-length': length,
+      })
+      const line = (o: unknown) => res.write(`${JSON.stringify(o)}\n`)
+      let written = 0
+      let reported = 0
+      let unsynced = 0
+      let syncing: Promise<void> | undefined
+      let syncError: Error | undefined
+      try {
+        for await (const bytes of readFile(root, getBlock, {
+          offset,
+          length,
+          concurrency: GET_WINDOW,
+          trustBlocks: true,
+        })) {
+          if (ac.signal.aborted) return
+          for (let o = 0; o < bytes.byteLength; ) {
+            const r = await handle.write(bytes, o, bytes.byteLength - o, written)
+            o += r.bytesWritten
+            written += r.bytesWritten
+          }
+          unsynced += bytes.byteLength
+          if (unsynced >= WRITE_SYNC_EVERY && syncing === undefined) {
+            unsynced = 0
+            syncing = handle.datasync().then(
+              () => {
+                syncing = undefined
+              },
+              (err: Error) => {
+                syncing = undefined
+                syncError ??= err
+              },
+            )
+          }
+          if (written - reported >= WRITE_PROGRESS_EVERY) {
+            reported = written
+            line({ written })
+          }
+        }
+        await syncing
+        if (syncError !== undefined) throw syncError
+        await handle.sync()
+        await close()
+        line({ done: true, size: written })
+        res.end()
+      } catch (err) {
+        // Midway: the status line is gone; the error goes as the last line, and the client discards the file.
+        await syncing
+        const e = err as Error & { code?: string }
+        b.log.warn({ cid: root.toString(), err: e.message }, 'get to a file failed midway')
+        const known = e.code !== undefined && e.code in STATUS ? e.code : 'INTERNAL'
+        line({ error: { code: PUBLIC_CODE[known] ?? known, message: e.message } })
+        res.end()
+      }
+    } finally {
+      await close()
     }
   }
 

@@ -57,6 +57,13 @@ export class BadRequestError extends SwarmstoreError {
   }
 }
 
+/** A file the client asked the daemon to write is not one it made for this request on this machine. */
+export class NotLocalError extends SwarmstoreError {
+  constructor(message: string) {
+    super('NOT_LOCAL', message)
+  }
+}
+
 /** The peers that should have a chunk did not answer in time (they may still have it). */
 export class UnavailableError extends SwarmstoreError {
   constructor(message: string) {

@@ -1,10 +1,11 @@
+import { randomBytes } from 'node:crypto'
 import { once } from 'node:events'
 import { unlinkSync, type WriteStream } from 'node:fs'
 import { type FileHandle, open, rename, unlink } from 'node:fs/promises'
 import { basename, dirname, join, resolve } from 'node:path'
 import type { Readable, Writable } from 'node:stream'
 import type { Command } from 'commander'
-import type { DaemonResponse } from '../client.js'
+import type { DaemonClient, DaemonResponse } from '../client.js'
 import { CliError, ExitCode } from '../errors.js'
 import { CLIENT_TIMEOUT_GRACE_MS, nonNegativeIntArg } from '../options.js'
 import { printJson } from '../output.js'
@@ -15,7 +16,11 @@ interface GetOptions {
   output?: string
   offset?: number
   length?: number
+  stream?: boolean
 }
+
+/** The longest NDJSON line read from the daemon's answer to a write (they are a few dozen bytes). */
+const MAX_LINE = 64 * 1024
 
 export function registerGet(program: Command): void {
   program
@@ -25,19 +30,31 @@ export function registerGet(program: Command): void {
     .option('-o, --output <file>', 'write to FILE (via a temp file in the same dir, renamed when complete)')
     .option('--offset <bytes>', 'start at this byte of the file', nonNegativeIntArg)
     .option('--length <bytes>', 'at most this many bytes', nonNegativeIntArg)
+    .option(
+      '--stream',
+      'with -o: receive the bytes over the API connection even when the daemon, on this machine, could write FILE itself',
+    )
     .action(async (cid: string, options: GetOptions, command: Command) => {
       const target = options.output === undefined ? undefined : await TempTarget.create(options.output)
       try {
         const { client, options: global } = await connect(command)
-        const response = await client.request(`/v1/files/${encodeURIComponent(cid)}`, {
-          query: { offset: options.offset, length: options.length, timeout: global.timeout },
-          idleTimeoutMs: global.timeout === undefined ? undefined : global.timeout + CLIENT_TIMEOUT_GRACE_MS,
-        })
+        const query = { offset: options.offset, length: options.length, timeout: global.timeout }
+        const idleTimeoutMs =
+          global.timeout === undefined ? undefined : global.timeout + CLIENT_TIMEOUT_GRACE_MS
         // Drawing a bar into the same terminal the bytes go to would garble both.
         const showBar = !global.json && (target !== undefined || !process.stdout.isTTY)
-        const size = await download(response, target?.stream ?? process.stdout, showBar, (n) =>
-          target?.wrote(n),
-        )
+        let size: number | undefined
+        if (target !== undefined && options.stream !== true) {
+          size = await writtenByDaemon(client, cid, target, { ...query, idleTimeoutMs }, showBar)
+        }
+        if (size === undefined) {
+          const response = await client.request(`/v1/files/${encodeURIComponent(cid)}`, {
+            query,
+            idleTimeoutMs,
+          })
+          const sink = target === undefined ? process.stdout : await target.streamSink()
+          size = await download(response, sink, showBar, (n) => target?.wrote(n))
+        }
         if (target !== undefined) {
           await target.commit()
           if (global.json) printJson({ cid, path: target.path, size })
@@ -46,6 +63,84 @@ export function registerGet(program: Command): void {
         await target?.discard()
       }
     })
+}
+
+/**
+ * `get -o` with the daemon on this machine: the daemon writes the temp file itself (the bytes do not
+ * cross the API connection; docs/CONTROL-API.md, POST /v1/files/{cid}/write) and answers with
+ * progress lines. undefined when the daemon cannot (NOT_LOCAL: it runs elsewhere, or as another
+ * user): the caller streams instead.
+ */
+async function writtenByDaemon(
+  client: DaemonClient,
+  cid: string,
+  target: TempTarget,
+  opts: { offset?: number; length?: number; timeout?: number; idleTimeoutMs?: number },
+  showBar: boolean,
+): Promise<number | undefined> {
+  let response: DaemonResponse
+  try {
+    response = await client.request(`/v1/files/${encodeURIComponent(cid)}/write`, {
+      method: 'POST',
+      query: {
+        path: target.tempPath,
+        nonce: target.nonce,
+        offset: opts.offset,
+        length: opts.length,
+        timeout: opts.timeout,
+      },
+      idleTimeoutMs: opts.idleTimeoutMs,
+    })
+  } catch (err) {
+    if (err instanceof CliError && err.code === 'NOT_LOCAL') return undefined
+    throw err
+  }
+  const { res } = response
+  const header = res.headers['x-swarmstore-length']
+  const total = typeof header === 'string' ? Number(header) : undefined
+  const progress = startProgress({ label: 'get', total, enabled: showBar })
+  let written = 0
+  let outcome: { size: number } | { error: string } | undefined
+  try {
+    let pending = ''
+    for await (const chunk of res as AsyncIterable<Buffer>) {
+      pending += chunk.toString('utf8')
+      if (pending.length > MAX_LINE) throw new Error('the daemon sent a line longer than 64 KiB')
+      for (let nl = pending.indexOf('\n'); nl >= 0; nl = pending.indexOf('\n')) {
+        const msg = JSON.parse(pending.slice(0, nl)) as {
+          written?: number
+          done?: boolean
+          size?: number
+          error?: { code?: string; message?: string }
+        }
+        pending = pending.slice(nl + 1)
+        if (typeof msg.written === 'number') {
+          written = msg.written
+          progress.update(written)
+        } else if (msg.done === true && typeof msg.size === 'number') {
+          outcome = { size: msg.size }
+        } else if (msg.error !== undefined) {
+          outcome = { error: `${msg.error.message ?? 'failed'} (${msg.error.code ?? 'INTERNAL'})` }
+        }
+      }
+    }
+  } catch (err) {
+    outcome ??= { error: response.failure()?.message ?? (err as Error).message }
+  } finally {
+    progress.stop()
+  }
+  if (outcome === undefined || 'error' in outcome || (total !== undefined && outcome.size !== total)) {
+    const why =
+      outcome !== undefined && 'error' in outcome
+        ? outcome.error
+        : (response.failure()?.message ?? 'the connection ended early')
+    throw new CliError(
+      'INCOMPLETE_DOWNLOAD',
+      ExitCode.INCOMPLETE_DOWNLOAD,
+      `incomplete download: the daemon wrote ${written}${total === undefined ? '' : ` of ${total}`} bytes (${why})`,
+    )
+  }
+  return outcome.size
 }
 
 async function download(
@@ -119,12 +214,15 @@ const SYNC_EVERY_BYTES = 32 << 20
 /**
  * `-o FILE` writes `FILE.swarmstore-tmp-<pid>` in FILE's own directory (so the rename cannot cross
  * file systems), fsyncs it, and renames it over FILE only when every byte arrived: FILE is either the
- * whole verified file or untouched, even if the machine loses power.
+ * whole verified file or untouched, even if the machine loses power. The temp file starts out
+ * holding a random nonce, which proves to a daemon on this machine that it was made for this get
+ * (it then writes the file itself); otherwise the CLI streams into it.
  */
 class TempTarget {
   readonly path: string
   readonly tempPath: string
-  readonly stream: WriteStream
+  readonly nonce: string
+  private stream: WriteStream | undefined
   private readonly handle: FileHandle
   private done = false
   private readonly onSignal: (signal: NodeJS.Signals) => void
@@ -133,14 +231,11 @@ class TempTarget {
   /** A background sync's error: Linux reports a failed writeback to one fsync only, so keep it. */
   private syncError: Error | undefined
 
-  private constructor(path: string, tempPath: string, handle: FileHandle) {
+  private constructor(path: string, tempPath: string, handle: FileHandle, nonce: string) {
     this.path = path
     this.tempPath = tempPath
     this.handle = handle
-    // flush: the stream fsyncs the file before it closes it. A 4 MiB buffer lets the 64 KiB pieces
-    // the socket delivers go to disk as batched writes (the 16 KiB default waited for a drain, one
-    // thread-pool write, after every piece).
-    this.stream = handle.createWriteStream({ flush: true, highWaterMark: 4 << 20 })
+    this.nonce = nonce
     // A Ctrl-C midway must not leave the temp file behind; the exit status is the shell's 128 + signal.
     this.onSignal = (signal) => {
       try {
@@ -156,15 +251,27 @@ class TempTarget {
   static async create(output: string): Promise<TempTarget> {
     const path = resolve(output)
     const tempPath = join(dirname(path), `${basename(path)}.swarmstore-tmp-${process.pid}`)
+    const nonce = randomBytes(16).toString('hex')
     let handle: FileHandle
     try {
       handle = await open(tempPath, 'w')
+      await handle.write(nonce, 0)
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code
       const exitCode = code === 'ENOENT' || code === 'ENOTDIR' ? ExitCode.BAD_ARGUMENTS : ExitCode.ERROR
       throw new CliError('BAD_OUTPUT', exitCode, `cannot write ${tempPath}: ${(err as Error).message}`)
     }
-    return new TempTarget(path, tempPath, handle)
+    return new TempTarget(path, tempPath, handle, nonce)
+  }
+
+  /** The file emptied (the nonce goes), as a stream the CLI writes the bytes into. */
+  async streamSink(): Promise<WriteStream> {
+    await this.handle.truncate(0)
+    // flush: the stream fsyncs the file before it closes it. A 4 MiB buffer lets the 64 KiB pieces
+    // the socket delivers go to disk as batched writes (the 16 KiB default waited for a drain, one
+    // thread-pool write, after every piece).
+    this.stream = this.handle.createWriteStream({ start: 0, flush: true, highWaterMark: 4 << 20 })
+    return this.stream
   }
 
   /** `bytes` more were handed to the stream: start a background sync when enough are unsynced. */
@@ -188,8 +295,12 @@ class TempTarget {
     try {
       await this.syncing // before the stream closes the file under it
       if (this.syncError !== undefined) throw this.syncError
-      this.stream.end()
-      await once(this.stream, 'close')
+      if (this.stream === undefined) {
+        await this.handle.close() // the daemon wrote and fsync'd it
+      } else {
+        this.stream.end()
+        await once(this.stream, 'close')
+      }
       await rename(this.tempPath, this.path)
     } catch (err) {
       throw new CliError(
@@ -209,7 +320,9 @@ class TempTarget {
     if (this.done) return
     this.done = true
     await this.syncing
-    if (!this.stream.closed) {
+    if (this.stream === undefined) {
+      await this.handle.close().catch(() => {})
+    } else if (!this.stream.closed) {
       const closed = once(this.stream, 'close').catch(() => {})
       this.stream.destroy()
       await closed
