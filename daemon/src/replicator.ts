@@ -38,17 +38,6 @@ export function bytesMatchCid(cid: CID, bytes: Uint8Array): boolean {
   return Buffer.compare(d, cid.multihash.digest) === 0
 }
 
-/**
- * The same check on the thread pool (WebCrypto's digest runs there): hashing a 1 MiB chunk takes
- * ~1 ms of CPU, and a bulk read verifies hundreds of them; off the event loop it overlaps the
- * decryption and the HTTP writes of the next chunks, and membership probes are not kept waiting.
- */
-export async function bytesMatchCidOffThread(cid: CID, bytes: Uint8Array): Promise<boolean> {
-  if (cid.multihash.code !== 0x12) return false
-  const d = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes))
-  return Buffer.compare(d, cid.multihash.digest) === 0
-}
-
 export interface ChunkPut {
   /** resolves when W replicas hold the chunk durably; rejects with INSUFFICIENT_REPLICAS */
   acknowledged: Promise<Contact[]>
@@ -333,26 +322,16 @@ export class Replicator {
             seen.missing++
             return apply(plan.miss(c.peerId, 'missing', Date.now()))
           }
-          bytesMatchCidOffThread(cid, bytes).then(
-            (ok) => {
-              if (over) return
-              if (!ok) {
-                this.log.warn(
-                  { peer: c.peerId, cid: cid.toString() },
-                  'peer sent a chunk that does not match its CID',
-                )
-                return apply(plan.miss(c.peerId, 'corrupt', Date.now()))
-              }
-              plan.found(c.peerId)
-              end(bytes)
-              this.readRepair(plan, cid, bytes)
-            },
-            (err) => {
-              // the hash itself failed (out of memory?): not the holder's fault, but not bytes to pass on
-              this.log.warn({ err, cid: cid.toString() }, 'could not verify a chunk')
-              if (!over) apply(plan.miss(c.peerId, 'failed', Date.now())) // io-edge
-            },
-          )
+          if (!bytesMatchCid(cid, bytes)) {
+            this.log.warn(
+              { peer: c.peerId, cid: cid.toString() },
+              'peer sent a chunk that does not match its CID',
+            )
+            return apply(plan.miss(c.peerId, 'corrupt', Date.now()))
+          }
+          plan.found(c.peerId)
+          end(bytes)
+          this.readRepair(plan, cid, bytes)
         },
         () => {
           this.stalls.settled(c.peerId, Date.now(), false) // io-edge
