@@ -241,7 +241,8 @@ export function createApiServer(b: ApiBackend): Server {
     }
   }
 
-  const getFile = async (req: IncomingMessage, res: ServerResponse, u: URL, root: CID): Promise<void> => {
+  /** What both ways of reading a file need: its manifest, the range asked for, and a block source that stops when the client goes. */
+  const openRead = async (req: IncomingMessage, u: URL, root: CID) => {
     const timeout = intParam(u, 'timeout')
     const ac = new AbortController()
     req.on('close', () => ac.abort(new Error('client went away')))
@@ -251,18 +252,21 @@ export function createApiServer(b: ApiBackend): Server {
     if (offset > manifest.size)
       throw new BadRequestError(`offset ${offset} is past the end (${manifest.size} bytes)`)
     const length = Math.min(intParam(u, 'length', manifest.size - offset)!, manifest.size - offset)
+    // the blocks of the range, in order, GET_WINDOW fetched ahead; verified by getBlock
+    const blocks = () =>
+      readFile(root, getBlock, { offset, length, concurrency: GET_WINDOW, trustBlocks: true })
+    return { ac, manifest, length, blocks }
+  }
+
+  const getFile = async (req: IncomingMessage, res: ServerResponse, u: URL, root: CID): Promise<void> => {
+    const { ac, manifest, length, blocks } = await openRead(req, u, root)
     res.writeHead(200, {
       'content-type': 'application/octet-stream',
       'content-length': length,
       'x-swarmstore-size': manifest.size,
     })
     try {
-      for await (const bytes of readFile(root, getBlock, {
-        offset,
-        length,
-        concurrency: GET_WINDOW,
-        trustBlocks: true,
-      })) {
+      for await (const bytes of blocks()) {
         if (!res.write(bytes)) await new Promise<void>((resolve) => res.once('drain', resolve))
         if (ac.signal.aborted) return
       }
@@ -291,7 +295,6 @@ export function createApiServer(b: ApiBackend): Server {
     if (!isAbsolute(path) || !basename(path).includes('.swarmstore-tmp-')) {
       throw new BadRequestError('path must be an absolute path to a *.swarmstore-tmp-* file')
     }
-    const timeout = intParam(u, 'timeout')
     const handle = await openClientFile(path, nonce)
     let closed = false
     const close = async () => {
@@ -300,14 +303,7 @@ export function createApiServer(b: ApiBackend): Server {
       await handle.close().catch(() => {})
     }
     try {
-      const ac = new AbortController()
-      req.on('close', () => ac.abort(new Error('client went away')))
-      const getBlock = (c: CID) => withTimeout(b.getBlock(c, ac.signal), timeout, `fetching ${c}`)
-      const manifest = await getManifest(root, getBlock)
-      const offset = intParam(u, 'offset', 0)!
-      if (offset > manifest.size)
-        throw new BadRequestError(`offset ${offset} is past the end (${manifest.size} bytes)`)
-      const length = Math.min(intParam(u, 'length', manifest.size - offset)!, manifest.size - offset)
+      const { ac, manifest, length, blocks } = await openRead(req, u, root)
       await handle.truncate(0)
       res.writeHead(200, {
         'content-type': 'application/x-ndjson',
@@ -321,12 +317,7 @@ export function createApiServer(b: ApiBackend): Server {
       let syncing: Promise<void> | undefined
       let syncError: Error | undefined
       try {
-        for await (const bytes of readFile(root, getBlock, {
-          offset,
-          length,
-          concurrency: GET_WINDOW,
-          trustBlocks: true,
-        })) {
+        for await (const bytes of blocks()) {
           if (ac.signal.aborted) return
           for (let o = 0; o < bytes.byteLength; ) {
             const r = await handle.write(bytes, o, bytes.byteLength - o, written)
