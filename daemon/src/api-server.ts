@@ -15,6 +15,7 @@ import {
 } from '@swarmstore/storage'
 import type { CID } from 'multiformats/cid'
 import type { Logger } from 'pino'
+import { BackgroundSync } from './background-sync.js'
 import { BadRequestError, NotLocalError, NotReadyError, TimeoutError } from './errors.js'
 
 /**
@@ -23,8 +24,6 @@ import { BadRequestError, NotLocalError, NotReadyError, TimeoutError } from './e
  */
 const PUT_WINDOW = 24
 const GET_WINDOW = 16
-/** A file the daemon writes for a client is fdatasync'd in the background every this many bytes. */
-const WRITE_SYNC_EVERY = 32 << 20
 /** A progress line goes to the client at most every this many bytes written. */
 const WRITE_PROGRESS_EVERY = 4 << 20
 /** What a client's temp file holds before the daemon may write it: its nonce, as hex (16 bytes). */
@@ -82,17 +81,22 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
 }
 
 function sendError(res: ServerResponse, err: unknown, log: Logger): void {
-  const e = err as Error & { code?: string }
-  let code = e.code !== undefined && e.code in STATUS ? e.code : 'INTERNAL'
-  if (err instanceof CapacityExceededError) code = 'CAPACITY'
+  const e = err as Error
+  const code = errorCode(err)
   const status = STATUS[code] ?? 500
   if (status === 500) log.error({ err }, 'internal error in control API')
-  code = PUBLIC_CODE[code] ?? code
   if (res.headersSent) {
     res.destroy(e)
     return
   }
-  sendJson(res, status, { error: { code, message: e.message } })
+  sendJson(res, status, { error: { code: PUBLIC_CODE[code] ?? code, message: e.message } })
+}
+
+/** An error's code as the API knows it (a key of STATUS), INTERNAL for anything else. */
+function errorCode(err: unknown): string {
+  if (err instanceof CapacityExceededError) return 'CAPACITY'
+  const code = (err as { code?: unknown }).code
+  return typeof code === 'string' && code in STATUS ? code : 'INTERNAL'
 }
 
 /**
@@ -296,12 +300,6 @@ export function createApiServer(b: ApiBackend): Server {
       throw new BadRequestError('path must be an absolute path to a *.swarmstore-tmp-* file')
     }
     const handle = await openClientFile(path, nonce)
-    let closed = false
-    const close = async () => {
-      if (closed) return
-      closed = true
-      await handle.close().catch(() => {})
-    }
     try {
       const { ac, manifest, length, blocks } = await openRead(req, u, root)
       await handle.truncate(0)
@@ -311,11 +309,9 @@ export function createApiServer(b: ApiBackend): Server {
         'x-swarmstore-length': length,
       })
       const line = (o: unknown) => res.write(`${JSON.stringify(o)}\n`)
+      const sync = new BackgroundSync(handle)
       let written = 0
       let reported = 0
-      let unsynced = 0
-      let syncing: Promise<void> | undefined
-      let syncError: Error | undefined
       try {
         for await (const bytes of blocks()) {
           if (ac.signal.aborted) return
@@ -324,41 +320,26 @@ export function createApiServer(b: ApiBackend): Server {
             o += r.bytesWritten
             written += r.bytesWritten
           }
-          unsynced += bytes.byteLength
-          if (unsynced >= WRITE_SYNC_EVERY && syncing === undefined) {
-            unsynced = 0
-            syncing = handle.datasync().then(
-              () => {
-                syncing = undefined
-              },
-              (err: Error) => {
-                syncing = undefined
-                syncError ??= err
-              },
-            )
-          }
+          sync.wrote(bytes.byteLength)
           if (written - reported >= WRITE_PROGRESS_EVERY) {
             reported = written
             line({ written })
           }
         }
-        await syncing
-        if (syncError !== undefined) throw syncError
+        await sync.settle()
         await handle.sync()
-        await close()
         line({ done: true, size: written })
         res.end()
       } catch (err) {
         // Midway: the status line is gone; the error goes as the last line, and the client discards the file.
-        await syncing
-        const e = err as Error & { code?: string }
-        b.log.warn({ cid: root.toString(), err: e.message }, 'get to a file failed midway')
-        const known = e.code !== undefined && e.code in STATUS ? e.code : 'INTERNAL'
-        line({ error: { code: PUBLIC_CODE[known] ?? known, message: e.message } })
+        await sync.settle().catch(() => {})
+        const code = errorCode(err)
+        b.log.warn({ cid: root.toString(), err: (err as Error).message }, 'get to a file failed midway')
+        line({ error: { code: PUBLIC_CODE[code] ?? code, message: (err as Error).message } })
         res.end()
       }
     } finally {
-      await close()
+      await handle.close().catch(() => {})
     }
   }
 

@@ -4,6 +4,7 @@ import { unlinkSync, type WriteStream } from 'node:fs'
 import { type FileHandle, open, rename, unlink } from 'node:fs/promises'
 import { basename, dirname, join, resolve } from 'node:path'
 import type { Readable, Writable } from 'node:stream'
+import { BackgroundSync } from '@swarmstore/daemon/background-sync'
 import type { Command } from 'commander'
 import type { DaemonClient, DaemonResponse } from '../client.js'
 import { CliError, ExitCode } from '../errors.js'
@@ -205,13 +206,6 @@ async function copy(res: Readable, sink: Writable, onBytes: (bytes: number) => v
 }
 
 /**
- * Background syncs: every this many bytes handed to the file, an fdatasync starts (one at a time),
- * so the disk writes back while the rest arrives and the final fsync waits only for the tail. It
- * was all at the end: `dd conv=fsync` of 256 MiB here is 0.33–0.5 s longer than without.
- */
-const SYNC_EVERY_BYTES = 32 << 20
-
-/**
  * `-o FILE` writes `FILE.swarmstore-tmp-<pid>` in FILE's own directory (so the rename cannot cross
  * file systems), fsyncs it, and renames it over FILE only when every byte arrived: FILE is either the
  * whole verified file or untouched, even if the machine loses power. The temp file starts out
@@ -226,16 +220,15 @@ class TempTarget {
   private readonly handle: FileHandle
   private done = false
   private readonly onSignal: (signal: NodeJS.Signals) => void
-  private unsynced = 0
-  private syncing: Promise<void> | undefined
-  /** A background sync's error: Linux reports a failed writeback to one fsync only, so keep it. */
-  private syncError: Error | undefined
+  /** the disk writes back while the bytes arrive, so the fsync at the end waits for the tail only */
+  private readonly sync: BackgroundSync
 
   private constructor(path: string, tempPath: string, handle: FileHandle, nonce: string) {
     this.path = path
     this.tempPath = tempPath
     this.handle = handle
     this.nonce = nonce
+    this.sync = new BackgroundSync(handle)
     // A Ctrl-C midway must not leave the temp file behind; the exit status is the shell's 128 + signal.
     this.onSignal = (signal) => {
       try {
@@ -274,27 +267,15 @@ class TempTarget {
     return this.stream
   }
 
-  /** `bytes` more were handed to the stream: start a background sync when enough are unsynced. */
+  /** `bytes` more were handed to the stream. */
   wrote(bytes: number): void {
-    this.unsynced += bytes
-    if (this.unsynced < SYNC_EVERY_BYTES || this.syncing !== undefined) return
-    this.unsynced = 0
-    this.syncing = this.handle.datasync().then(
-      () => {
-        this.syncing = undefined
-      },
-      (err: Error) => {
-        this.syncing = undefined
-        this.syncError ??= err
-      },
-    )
+    this.sync.wrote(bytes)
   }
 
   /** Flush and close (fsync included), rename into place, then fsync the directory for the rename. */
   async commit(): Promise<void> {
     try {
-      await this.syncing // before the stream closes the file under it
-      if (this.syncError !== undefined) throw this.syncError
+      await this.sync.settle() // before the stream closes the file under it
       if (this.stream === undefined) {
         await this.handle.close() // the daemon wrote and fsync'd it
       } else {
@@ -319,7 +300,7 @@ class TempTarget {
     process.off('SIGTERM', this.onSignal)
     if (this.done) return
     this.done = true
-    await this.syncing
+    await this.sync.settle().catch(() => {})
     if (this.stream === undefined) {
       await this.handle.close().catch(() => {})
     } else if (!this.stream.closed) {
