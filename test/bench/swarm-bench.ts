@@ -156,12 +156,13 @@ try {
   const getWarmSecs = await timed(() => gateway.cli(['get', cid, '-o', out], { timeoutMs: 600_000 }), 'get')
   if ((await stat(out)).size !== bytes) throw new Error('get returned the wrong size')
   await rm(out)
+  await cpuNow()
 
   if (process.env.BENCH_CPU_DETAIL) {
     // CPU seconds per phase for [CLIs, node 1…N, gateway]
     const d = (i: number) =>
       perProcess[i + 1]!.map((x, j) => Math.round((x - perProcess[i]![j]!) * 100) / 100)
-    console.error(JSON.stringify({ putCpu: d(0), getCpu: d(1) }))
+    console.error(JSON.stringify({ putCpu: d(0), getCpu: d(1), getWarmCpu: d(2) }))
   }
   const mb = bytes / 1e6
   const r3 = (x: number) => Math.round(x * 1000) / 1000
