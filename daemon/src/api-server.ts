@@ -16,6 +16,7 @@ import {
 import type { CID } from 'multiformats/cid'
 import type { Logger } from 'pino'
 import { BackgroundSync } from './background-sync.js'
+import { DirectWriter } from './direct-writer.js'
 import { BadRequestError, NotLocalError, NotReadyError, TimeoutError } from './errors.js'
 
 /**
@@ -309,29 +310,42 @@ export function createApiServer(b: ApiBackend): Server {
         'x-swarmstore-length': length,
       })
       const line = (o: unknown) => res.write(`${JSON.stringify(o)}\n`)
+      // past the page cache when the file system allows it (see DirectWriter); else buffered, with
+      // writeback started as it goes
+      const direct = await DirectWriter.open(handle)
       const sync = new BackgroundSync(handle)
       let written = 0
       let reported = 0
       try {
         for await (const bytes of blocks()) {
-          if (ac.signal.aborted) return
-          for (let o = 0; o < bytes.byteLength; ) {
-            const r = await handle.write(bytes, o, bytes.byteLength - o, written)
-            o += r.bytesWritten
-            written += r.bytesWritten
+          if (ac.signal.aborted) {
+            await direct?.abort()
+            return
           }
-          sync.wrote(bytes.byteLength)
+          if (direct) {
+            await direct.write(bytes)
+            written += bytes.byteLength
+          } else {
+            for (let o = 0; o < bytes.byteLength; ) {
+              const r = await handle.write(bytes, o, bytes.byteLength - o, written)
+              o += r.bytesWritten
+              written += r.bytesWritten
+            }
+            sync.wrote(bytes.byteLength)
+          }
           if (written - reported >= WRITE_PROGRESS_EVERY) {
             reported = written
             line({ written })
           }
         }
+        await direct?.finish()
         await sync.settle()
         await handle.sync()
         line({ done: true, size: written })
         res.end()
       } catch (err) {
         // Midway: the status line is gone; the error goes as the last line, and the client discards the file.
+        await direct?.abort()
         await sync.settle().catch(() => {})
         const code = errorCode(err)
         b.log.warn({ cid: root.toString(), err: (err as Error).message }, 'get to a file failed midway')

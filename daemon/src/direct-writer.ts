@@ -1,0 +1,137 @@
+import { constants as fsConstants, writeSync } from 'node:fs'
+import { type FileHandle, open } from 'node:fs/promises'
+
+/** O_DIRECT needs the buffer's address, the length and the file offset aligned to the device's logical block. */
+const ALIGN = 4096
+/** Bytes per write: each staging buffer, two of them (one filling while the other is written). */
+const STAGE = 4 << 20
+
+/**
+ * Sequential writes of a file that bypass the page cache (O_DIRECT), through two reused staging
+ * buffers. Why: a buffered write first has to find page-cache pages for the whole file, and on a
+ * VM that lazily backs guest memory (this one) pages not touched recently cost more than the
+ * write itself: `dd bs=1M` of 512 MiB into new page cache ran at 300-340 MB/s of CPU-bound
+ * kernel time here, into just-freed pages at 5.2 GB/s, and with O_DIRECT at 1.6 GB/s with the CPU
+ * idle. A daemon writing a large `get -o` spent ~30% of its CPU there, competing with the
+ * transfer for the same two cores. The copy into the staging buffers costs one memcpy of warm memory.
+ *
+ * Node does not tell a buffer's address, so the aligned offset inside a staging buffer is found by
+ * trying: a misaligned O_DIRECT write fails with EINVAL before touching the file. `open()` answers
+ * undefined when the file system refuses O_DIRECT (tmpfs before Linux 6.6, some FUSE and network
+ * file systems) or no offset works; the caller then writes through the page cache as before.
+ */
+export class DirectWriter {
+  private readonly fd: FileHandle
+  private readonly bufs: Buffer[]
+  private cur = 0
+  /** bytes in the current staging buffer */
+  private fill = 0
+  /** file offset of the current staging buffer's first byte (a multiple of STAGE) */
+  private base = 0
+  private inFlight: Promise<void> | undefined
+
+  private constructor(fd: FileHandle, bufs: Buffer[]) {
+    this.fd = fd
+    this.bufs = bufs
+  }
+
+  /**
+   * A second descriptor with O_DIRECT on the file already open (and checked) as `handle`, reopened
+   * through /proc/self/fd so it is the same inode whatever happened to the path. The file should be
+   * empty; its first block is overwritten by the alignment probe.
+   */
+  static async open(handle: FileHandle): Promise<DirectWriter | undefined> {
+    let fd: FileHandle
+    try {
+      fd = await open(`/proc/self/fd/${handle.fd}`, fsConstants.O_WRONLY | fsConstants.O_DIRECT)
+    } catch {
+      return undefined
+    }
+    try {
+      const bufs: Buffer[] = []
+      for (let i = 0; i < 2; i++) {
+        const raw = Buffer.allocUnsafeSlow(STAGE + ALIGN)
+        const off = alignedOffset(fd, raw)
+        if (off === undefined) {
+          await fd.close()
+          return undefined
+        }
+        bufs.push(raw.subarray(off, off + STAGE))
+      }
+      return new DirectWriter(fd, bufs)
+    } catch (err) {
+      await fd.close().catch(() => {})
+      throw err
+    }
+  }
+
+  /** Appends bytes (copied: the caller may reuse them at once). */
+  async write(bytes: Uint8Array): Promise<void> {
+    for (let o = 0; o < bytes.byteLength; ) {
+      const n = Math.min(STAGE - this.fill, bytes.byteLength - o)
+      this.bufs[this.cur]!.set(bytes.subarray(o, o + n), this.fill)
+      this.fill += n
+      o += n
+      if (this.fill === STAGE) await this.flush()
+    }
+  }
+
+  /** Hands the full staging buffer to the disk and switches to the other (once its write is done). */
+  private async flush(): Promise<void> {
+    await this.inFlight
+    this.inFlight = writeAll(this.fd, this.bufs[this.cur]!, STAGE, this.base)
+    // a failed write surfaces at the next await of inFlight; no unhandled rejection in between
+    this.inFlight.catch(() => {})
+    this.base += STAGE
+    this.cur ^= 1
+    this.fill = 0
+  }
+
+  /** Writes the tail (padded to a block, then cut to size), sets the file's length and closes. */
+  async finish(): Promise<number> {
+    await this.inFlight
+    const size = this.base + this.fill
+    if (this.fill > 0) {
+      const padded = Math.ceil(this.fill / ALIGN) * ALIGN
+      this.bufs[this.cur]!.fill(0, this.fill, padded)
+      await writeAll(this.fd, this.bufs[this.cur]!, padded, this.base)
+    }
+    await this.fd.truncate(size)
+    await this.fd.close()
+    return size
+  }
+
+  /** Waits for the write in flight (ignoring its error) and closes; for a failed or aborted get. */
+  async abort(): Promise<void> {
+    await this.inFlight?.catch(() => {})
+    await this.fd.close().catch(() => {})
+  }
+}
+
+async function writeAll(fd: FileHandle, buf: Buffer, length: number, position: number): Promise<void> {
+  for (let o = 0; o < length; ) {
+    const r = await fd.write(buf, o, length - o, position + o)
+    if (r.bytesWritten <= 0 || r.bytesWritten % 512 !== 0)
+      throw new Error(`short direct write (${r.bytesWritten} B)`)
+    o += r.bytesWritten
+  }
+}
+
+/**
+ * The offset in buf at which an O_DIRECT write of one block at file offset 0 succeeds. Synchronous:
+ * a misaligned write fails in the syscall at once, and up to 256 of them through the thread pool
+ * would cost more than the one that writes.
+ */
+function alignedOffset(fd: FileHandle, buf: Buffer): number | undefined {
+  buf.fill(0, 0, 2 * ALIGN)
+  // malloc hands out 16-byte aligned memory; a block-aligned address is at one of these offsets
+  for (let off = 0; off < ALIGN; off += 16) {
+    try {
+      writeSync(fd.fd, buf, off, ALIGN, 0)
+      return off
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EINVAL') throw err
+    }
+  }
+  return undefined
+}
