@@ -39,6 +39,11 @@ export interface ApiBackend {
   putBlock(cid: CID, bytes: Uint8Array, opts: { wait: 'w' | 'all'; pin: boolean }): Promise<void>
   pinLocal(cid: CID): Promise<void>
   getBlock(cid: CID, signal?: AbortSignal): Promise<Uint8Array>
+  /**
+   * A data block from getBlock that its consumer is done with (no view of it is used afterwards):
+   * its memory may be reused for the next chunk fetched.
+   */
+  release?(bytes: Uint8Array): void
   holders(cids: CID[]): Promise<Map<string, string[]>>
   status(): Promise<Record<string, unknown>>
   peers(): Promise<unknown[]>
@@ -333,6 +338,8 @@ export function createApiServer(b: ApiBackend): Server {
             }
             sync.wrote(bytes.byteLength)
           }
+          // written (or copied into the staging buffer): nothing holds these bytes any more
+          b.release?.(bytes)
           if (written - reported >= WRITE_PROGRESS_EVERY) {
             reported = written
             line({ written })

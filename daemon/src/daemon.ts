@@ -271,7 +271,8 @@ export async function startDaemon(flags: Partial<Record<keyof DaemonConfig, unkn
       const bytes = await replicator.get(cid, signal ? { signal } : {})
       if (corrupt) {
         // read repair of our own copy: it was ours to hold
-        store.put(cid, bytes, { trusted: true }).then(
+        // a copy: the caller may give `bytes` back to the reply pool before this write ends
+        store.put(cid, bytes.slice(), { trusted: true }).then(
           () => healer?.stored(cid),
           (err) =>
             log.warn(
@@ -380,6 +381,7 @@ export async function startDaemon(flags: Partial<Record<keyof DaemonConfig, unkn
       },
       pinLocal: (cid) => store.pin(cid),
       getBlock,
+      release: (bytes) => rpc.pool.release(bytes),
       holders,
       status: async () => {
         const s = await store.stats()

@@ -3,6 +3,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { type Contact, keyForPeer } from '@swarmstore/core'
 import {
+  BufferPool,
   decodeReply,
   decodeRequest,
   encodeReply,
@@ -37,6 +38,8 @@ const NO_SESSION_MS = 10 * 60_000
 const MAX_KNOWN_MINORS = 10_000
 /** Our announced addresses are recomputed at most this often (they go into every request). */
 const ADDRS_TTL_MS = 1_000
+/** Reply buffers of a chunk's size kept for reuse: two gets' windows (api-server's GET_WINDOW). */
+const POOLED_REPLY_BUFFERS = 32
 
 /** An outbound stream and its reader; `session` streams go back to the pool after a clean reply. */
 interface Outbound {
@@ -82,6 +85,11 @@ export class PeerRpc {
   private readonly minors = new LRUCache<string, number>({ max: MAX_KNOWN_MINORS })
   /** malformed frames received, by protocol (for metrics) */
   badFrames = 0
+  /**
+   * Where replies carrying a chunk are assembled; the daemon's consumer of a fetched chunk (a get
+   * written to a file) releases it (see BufferPool). Up to two windows of gets' chunks are kept.
+   */
+  readonly pool: BufferPool
 
   constructor(init: PeerRpcInit) {
     this.node = init.node
@@ -89,6 +97,7 @@ export class PeerRpc {
     this.addrs = init.addrs
     this.log = init.log
     this.maxFrame = maxFrameBytes(init.settings.cs)
+    this.pool = new BufferPool(this.maxFrame, POOLED_REPLY_BUFFERS)
   }
 
   get chunkSize(): number {
@@ -286,7 +295,7 @@ export class PeerRpc {
     if (trySession && !isSession) this.noSession.set(to.peerId, Date.now() + NO_SESSION_MS)
     return {
       stream,
-      reader: new FrameReader(stream, { maxFrameBytes: this.maxFrame, timeoutMs }),
+      reader: new FrameReader(stream, { maxFrameBytes: this.maxFrame, timeoutMs, pool: this.pool }),
       session: isSession,
     }
   }

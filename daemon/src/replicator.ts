@@ -347,8 +347,12 @@ export class Replicator {
   }
 
   /** Placement members that answered missing/corrupt get the verified bytes (best effort). */
-  private readRepair(plan: ReadPlan, cid: CID, bytes: Uint8Array): void {
-    for (const c of plan.repairTargets()) {
+  private readRepair(plan: ReadPlan, cid: CID, got: Uint8Array): void {
+    const targets = plan.repairTargets()
+    if (targets.length === 0) return
+    // our own copy: the reader may give `got` back to the reply pool while these pushes still send it
+    const bytes = got.slice()
+    for (const c of targets) {
       this.metrics.repairs.inc({ reason: 'read-repair' })
       this.chunks.putTo(c, cid, bytes).then(
         (r) => {

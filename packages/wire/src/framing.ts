@@ -1,4 +1,5 @@
 import { Uint8ArrayList } from 'uint8arraylist'
+import type { BufferPool } from './buffer-pool.js'
 import { BadMessageError, FrameTooLargeError, ReadTimeoutError, UnexpectedEndError } from './errors.js'
 import { decodeVarint, encodeVarint } from './varint.js'
 
@@ -17,6 +18,11 @@ export interface FrameReaderInit {
   maxFrameBytes: number
   /** Default deadline for one `next()`. */
   timeoutMs: number
+  /**
+   * Where payloads of at least `pool.size / 2` bytes are assembled (see BufferPool); the consumer
+   * of such a frame may release it once done with every view of it.
+   */
+  pool?: BufferPool
 }
 
 type Chunk = Uint8Array | Uint8ArrayList
@@ -85,7 +91,18 @@ export class FrameReader {
     const [len, used] = hdr
     if (len > this.init.maxFrameBytes) throw new FrameTooLargeError(len, this.init.maxFrameBytes)
     if (n < used + len) return undefined
-    const payload = this.buf.subarray(used, used + len)
+    const pool = this.init.pool
+    let payload: Uint8Array
+    if (pool !== undefined && len >= pool.size / 2 && len <= pool.size) {
+      payload = pool.take(len)
+      let o = 0
+      for (const piece of this.buf.sublist(used, used + len)) {
+        payload.set(piece, o)
+        o += piece.byteLength
+      }
+    } else {
+      payload = this.buf.subarray(used, used + len)
+    }
     this.buf.consume(used + len)
     return payload
   }

@@ -4,6 +4,7 @@
  * schema (one source of truth, validated before use), and bounded varint length-prefixed framing
  * with a deadline on every read.
  */
+export * from './buffer-pool.js'
 export * from './errors.js'
 export * from './framing.js'
 export * from './messages.js'

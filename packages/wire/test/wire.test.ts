@@ -3,6 +3,7 @@ import * as cbor from '@ipld/dag-cbor'
 import fc from 'fast-check'
 import {
   BadMessageError,
+  BufferPool,
   decodeReply,
   decodeRequest,
   decodeVarint,
@@ -65,6 +66,37 @@ describe('wire: framing', () => {
       assert.deepEqual(await r.next(), new Uint8Array([1, 2, 3]))
       assert.deepEqual(await r.next(), new Uint8Array(300).fill(7))
       assert.equal(await r.next(), null)
+    }
+  })
+  it('assembles large frames in pooled buffers, reused after a release and only then', async () => {
+    const pool = new BufferPool(1000, 2)
+    try {
+      const big = (v: number) => encodeFrame(new Uint8Array(600).fill(v)).subarray()
+      const small = encodeFrame(new Uint8Array([9])).subarray()
+      const all = new Uint8Array([...big(1), ...small, ...big(2), ...big(3)])
+      // in pieces that split every frame
+      const parts: Uint8Array[] = []
+      for (let o = 0; o < all.length; o += 97) parts.push(all.subarray(o, o + 97))
+      const r = new FrameReader(chunks(parts), { maxFrameBytes: 1000, timeoutMs: 1000, pool })
+      const a = (await r.next())!
+      assert.deepEqual(a, new Uint8Array(600).fill(1))
+      assert.equal(a.buffer.byteLength, 1000, 'a pooled buffer')
+      const s = (await r.next())!
+      assert.deepEqual(s, new Uint8Array([9]))
+      pool.release(s) // not the pool's: ignored
+      assert.equal(pool.freeCount, 0)
+      const b = (await r.next())!
+      assert.notEqual(b.buffer, a.buffer, 'a buffer still out is not handed out again')
+      pool.release(a)
+      pool.release(a) // twice: once only
+      assert.equal(pool.freeCount, 1)
+      const c = (await r.next())!
+      assert.equal(c.buffer, a.buffer, 'the released buffer is reused')
+      assert.deepEqual(c, new Uint8Array(600).fill(3))
+      assert.deepEqual(b, new Uint8Array(600).fill(2), 'a frame still out is untouched')
+      assert.equal(await r.next(), null)
+    } finally {
+      pool.close()
     }
   })
   it('refuses an oversized frame from its length prefix, before the payload arrives', async () => {
