@@ -130,7 +130,8 @@ function alignedOffset(fd: FileHandle, buf: Buffer): number | undefined {
       writeSync(fd.fd, buf, off, ALIGN, 0)
       return off
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EINVAL') throw err
+      // anything but a misalignment (EOPNOTSUPP on some FUSE file systems, …): no O_DIRECT here
+      if ((err as NodeJS.ErrnoException).code !== 'EINVAL') return undefined
     }
   }
   return undefined
