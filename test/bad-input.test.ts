@@ -453,6 +453,34 @@ describe('bad input against real daemons', function () {
         describeExchange(back),
       )
     })
+
+    it('contacts that are not swarm members (clients that only asked) do not count as closer nodes', async () => {
+      // Raw peers known to the target (each asked it something): with them it has 2 (= 2R) known
+      // nodes closer to the chunk, without them at most 1 (it is among the 2R closest daemons).
+      // Only members can hold a chunk, so it accepts: an uploader's lookup never returns such peers
+      // and sends the chunk here (CI once failed a put when the targets counted two test peers as
+      // closer and refused not-responsible).
+      const target = nodes[2]!
+      const extras = await Promise.all([1, 2, 3, 4].map(() => RawPeer.create()))
+      try {
+        for (const x of extras) {
+          const ping = await x.request(target.multiaddr, 'kad', { t: 'ping' }, SETTINGS)
+          assert.deepEqual(ping.reply, { t: 'pong' }, describeExchange(ping))
+        }
+        const t = peerKey(target.peerId)
+        const daemons = [nodes[0]!.peerId, nodes[1]!.peerId].map(peerKey)
+        const raws = [peer, ...extras].map((p) => peerKey(p.peerId))
+        const { cid, data } = await chunkWhere((k) => {
+          const d = daemons.filter((x) => closer(x, t, k)).length
+          return d <= 1 && d + raws.filter((r) => closer(r, t, k)).length >= 2
+        })
+        const ok = await put(target, cid, data)
+        assert.deepEqual(ok.reply, { t: 'stored' }, describeExchange(ok))
+        assert.equal(await has(target, cid), true)
+      } finally {
+        await Promise.all(extras.map((x) => x.stop()))
+      }
+    })
   })
 
   describe('anti-entropy summaries', () => {

@@ -50,6 +50,12 @@ export interface ChunkServiceInit {
   onCorrupt?: (cid: CID) => void
   /** a peer said it holds these chunks (a `has` with `held`) */
   onPeerHolds?: (peerId: string, cids: CID[]) => void
+  /**
+   * Whether a routing contact counts as a node closer than us when we decide to accept a chunk: a
+   * live swarm member. A contact that is not (a peer gone since, a client that only asked) cannot
+   * hold the chunk, and counting it refused chunks the uploader's lookup rightly sent here.
+   */
+  counts?: (peerId: string) => boolean
 }
 
 /**
@@ -91,7 +97,9 @@ export class ChunkService {
     const d = shouldAccept({
       selfKey: this.i.self.key,
       key,
-      closestKnown: this.i.kad.kad.closest(key, 20),
+      closestKnown: this.i.kad.kad
+        .closest(key, 20)
+        .filter((c) => this.i.counts === undefined || this.i.counts(c.peerId)),
       replicas: this.i.replicas,
       hasCapacity: this.hasRoom(),
     })

@@ -130,6 +130,10 @@ export async function startDaemon(flags: Partial<Record<keyof DaemonConfig, unkn
       onStored: (cid) => healer?.stored(cid),
       onCorrupt: (cid) => healer?.lost(cid),
       onPeerHolds: (peerId, cids) => healer?.peerHolds(peerId, cids),
+      counts: (peerId) => {
+        const st = members.membership.get(peerId)?.state
+        return st === 'alive' || st === 'suspect'
+      },
     })
     const settingsMeta = { r: String(config.replicas), cs: String(config.chunkSize) }
     const freeBytes = async () => (config.capacity === 0 ? 0 : (await store.stats()).freeBytes)
