@@ -93,7 +93,7 @@ export class FrameReader {
     if (n < used + len) return undefined
     const pool = this.init.pool
     let payload: Uint8Array
-    if (pool !== undefined && len >= pool.size / 2 && len <= pool.size) {
+    if (pool !== undefined && len >= pool.size / 2) {
       payload = pool.take(len)
       let o = 0
       for (const piece of this.buf.sublist(used, used + len)) {
