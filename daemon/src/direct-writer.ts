@@ -1,8 +1,7 @@
-import { constants as fsConstants, writeSync } from 'node:fs'
+import { constants as fsConstants } from 'node:fs'
 import { type FileHandle, open } from 'node:fs/promises'
+import { alignedBuffer, alignUp } from '@swarmstore/storage'
 
-/** O_DIRECT needs the buffer's address, the length and the file offset aligned to the device's logical block. */
-const ALIGN = 4096
 /** Bytes per write: each staging buffer, two of them (one filling while the other is written). */
 const STAGE = 4 << 20
 
@@ -15,8 +14,7 @@ const STAGE = 4 << 20
  * idle. A daemon writing a large `get -o` spent ~30% of its CPU there, competing with the
  * transfer for the same two cores. The copy into the staging buffers costs one memcpy of warm memory.
  *
- * Node does not tell a buffer's address, so the aligned offset inside a staging buffer is found by
- * trying: a misaligned O_DIRECT write fails with EINVAL before touching the file. `open()` answers
+ * The staging buffers' alignment is found by trying (storage's alignedBuffer). `open()` answers
  * undefined when the file system refuses O_DIRECT (tmpfs before Linux 6.6, some FUSE and network
  * file systems) or no offset works; the caller then writes through the page cache as before.
  */
@@ -50,13 +48,12 @@ export class DirectWriter {
     try {
       const bufs: Buffer[] = []
       for (let i = 0; i < 2; i++) {
-        const raw = Buffer.allocUnsafeSlow(STAGE + ALIGN)
-        const off = alignedOffset(fd, raw)
-        if (off === undefined) {
+        const buf = alignedBuffer(fd.fd, STAGE, 'write')
+        if (buf === undefined) {
           await fd.close()
           return undefined
         }
-        bufs.push(raw.subarray(off, off + STAGE))
+        bufs.push(buf)
       }
       return new DirectWriter(fd, bufs)
     } catch (err) {
@@ -92,7 +89,7 @@ export class DirectWriter {
     await this.inFlight
     const size = this.base + this.fill
     if (this.fill > 0) {
-      const padded = Math.ceil(this.fill / ALIGN) * ALIGN
+      const padded = alignUp(this.fill)
       this.bufs[this.cur]!.fill(0, this.fill, padded)
       await writeAll(this.fd, this.bufs[this.cur]!, padded, this.base)
     }
@@ -115,24 +112,4 @@ async function writeAll(fd: FileHandle, buf: Buffer, length: number, position: n
       throw new Error(`short direct write (${r.bytesWritten} B)`)
     o += r.bytesWritten
   }
-}
-
-/**
- * The offset in buf at which an O_DIRECT write of one block at file offset 0 succeeds. Synchronous:
- * a misaligned write fails in the syscall at once, and up to 256 of them through the thread pool
- * would cost more than the one that writes.
- */
-function alignedOffset(fd: FileHandle, buf: Buffer): number | undefined {
-  buf.fill(0, 0, 2 * ALIGN)
-  // malloc hands out 16-byte aligned memory; a block-aligned address is at one of these offsets
-  for (let off = 0; off < ALIGN; off += 16) {
-    try {
-      writeSync(fd.fd, buf, off, ALIGN, 0)
-      return off
-    } catch (err) {
-      // anything but a misalignment (EOPNOTSUPP on some FUSE file systems, …): no O_DIRECT here
-      if ((err as NodeJS.ErrnoException).code !== 'EINVAL') return undefined
-    }
-  }
-  return undefined
 }

@@ -1,0 +1,38 @@
+/**
+ * O_DIRECT helpers: writes that bypass the page cache. O_DIRECT needs the buffer's address, the
+ * length and the file offset aligned to the device's logical block; Node does not tell a buffer's
+ * address, so the aligned offset inside a buffer is found by trying (a misaligned O_DIRECT write
+ * fails with EINVAL before touching the file).
+ */
+import { readSync, writeSync } from 'node:fs'
+
+/** The alignment used for O_DIRECT buffers, lengths and offsets (a page; any logical block divides it). */
+export const DIRECT_ALIGN = 4096
+
+/**
+ * A buffer of `size` bytes (a multiple of DIRECT_ALIGN) whose address is aligned for O_DIRECT on
+ * `fd` (opened with O_DIRECT), found by reading or writing one block at file offset 0 of `fd` (to
+ * probe by writing, the caller's file must not hold data there yet). Synchronous: a misaligned write fails in the syscall at once, and up to 256 of them
+ * through the thread pool would cost more than the one that writes. Undefined when no offset
+ * works or the write fails otherwise (EOPNOTSUPP on some FUSE file systems, …): no O_DIRECT here.
+ */
+export function alignedBuffer(fd: number, size: number, probe: 'read' | 'write'): Buffer | undefined {
+  const raw = Buffer.allocUnsafeSlow(size + DIRECT_ALIGN)
+  raw.fill(0, 0, 2 * DIRECT_ALIGN)
+  // malloc hands out 16-byte aligned memory; a block-aligned address is at one of these offsets
+  for (let off = 0; off < DIRECT_ALIGN; off += 16) {
+    try {
+      if (probe === 'write') writeSync(fd, raw, off, DIRECT_ALIGN, 0)
+      else readSync(fd, raw, off, DIRECT_ALIGN, 0)
+      return raw.subarray(off, off + size)
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EINVAL') return undefined
+    }
+  }
+  return undefined
+}
+
+/** Rounds n up to a multiple of DIRECT_ALIGN. */
+export function alignUp(n: number): number {
+  return Math.ceil(n / DIRECT_ALIGN) * DIRECT_ALIGN
+}
