@@ -49,6 +49,11 @@ interface Outbound {
   idleTimer?: NodeJS.Timeout
 }
 
+/**
+ * Answers one request. A put's data is valid until the returned promise settles: the frame it
+ * lives in goes back to the pool then, so a handler copies what it keeps longer (the chunk store
+ * copies a chunk into its own write buffer).
+ */
 export type Handler = (from: Contact, req: Request) => Promise<Reply> | Reply
 
 export interface PeerRpcInit {
@@ -86,8 +91,9 @@ export class PeerRpc {
   /** malformed frames received, by protocol (for metrics) */
   badFrames = 0
   /**
-   * Where replies carrying a chunk are assembled; the daemon's consumer of a fetched chunk (a get
-   * written to a file) releases it (see BufferPool). Up to two windows of gets' chunks are kept.
+   * Where frames carrying a chunk are assembled: replies (the daemon's consumer of a fetched chunk,
+   * a get written to a file, releases it; see BufferPool) and pushed chunks (released once their
+   * handler settles). Up to two windows of gets' chunks are kept.
    */
   readonly pool: BufferPool
 
@@ -157,12 +163,14 @@ export class PeerRpc {
     const reader = new FrameReader(stream, {
       maxFrameBytes: this.maxFrame,
       timeoutMs: INBOUND_READ_TIMEOUT_MS,
+      pool: this.pool,
     })
     // One request per stream, or (session) one after the other until the peer closes or idles.
     for (let first = true; ; first = false) {
       let req: Request
+      let frame: Uint8Array | null
       try {
-        const frame = await reader.next(INBOUND_READ_TIMEOUT_MS, first ? undefined : SESSION_SERVER_IDLE_MS)
+        frame = await reader.next(INBOUND_READ_TIMEOUT_MS, first ? undefined : SESSION_SERVER_IDLE_MS)
         if (frame === null) {
           await stream.close()
           return
@@ -213,6 +221,10 @@ export class PeerRpc {
           reply = { t: 'err', code: e.code ?? 'INTERNAL', msg: e.message.slice(0, 500) }
         }
       }
+      // A pushed chunk's frame goes back to the pool once its handler has settled (see Handler).
+      // Only a put's: it is the one request that large in a swarm of 1 MiB chunks, its header
+      // fields are decoded into copies, and its reply carries none of its bytes.
+      if (req.t === 'put') this.pool.release(frame)
       try {
         await send(stream, encodeReply(reply))
         if (!session) {

@@ -99,6 +99,58 @@ describe('wire: framing', () => {
       pool.close()
     }
   })
+  it('fills a pooled frame as its pieces arrive: split anywhere, counted while partial, an end midway fails', async () => {
+    const pool = new BufferPool(1000, 2)
+    try {
+      const body = Uint8Array.from({ length: 700 }, (_, i) => i % 251)
+      const all = new Uint8Array([
+        ...encodeFrame(body).subarray(),
+        ...encodeFrame(new Uint8Array([5])).subarray(),
+      ])
+      for (let cut = 0; cut <= all.length; cut += 7) {
+        const r = new FrameReader(chunks([all.subarray(0, cut), all.subarray(cut)]), {
+          maxFrameBytes: 1000,
+          timeoutMs: 1000,
+          pool,
+        })
+        const f = (await r.next())!
+        assert.deepEqual(f, body)
+        pool.release(f)
+        assert.deepEqual(await r.next(), new Uint8Array([5]))
+        assert.equal(await r.next(), null)
+      }
+      // the first 300 bytes of the pooled frame, then nothing for a while: counted as buffered
+      let release!: () => void
+      const gate = new Promise<void>((res) => {
+        release = res
+      })
+      async function* slow() {
+        yield all.subarray(0, 300)
+        await gate
+      }
+      const r = new FrameReader(slow(), { maxFrameBytes: 1000, timeoutMs: 50, pool })
+      await assert.rejects(r.next(), ReadTimeoutError)
+      assert.equal(r.buffered, 300, 'the header and the payload bytes copied so far')
+      release()
+      await assert.rejects(r.next(), UnexpectedEndError, 'the stream ended inside the frame')
+    } finally {
+      pool.close()
+    }
+  })
+  it("a decoded put's header fields are copies: its frame can go back to a pool", () => {
+    const cid = new Uint8Array(36).fill(3)
+    const frame = encodeRequest({
+      ...base,
+      t: 'put',
+      cid,
+      data: new Uint8Array(2000).fill(1),
+    } as Request).subarray()
+    const payload = payloadOf({ subarray: () => frame })
+    const req = decodeRequest(payload) as Request & { t: 'put' }
+    payload.fill(0)
+    assert.deepEqual(req.cid, cid, 'the cid survives the frame being overwritten')
+    assert.equal(req.data[0], 0, 'the data is a view of the frame (no copy)')
+  })
   it('refuses an oversized frame from its length prefix, before the payload arrives', async () => {
     let pulled = 0
     async function* src() {
