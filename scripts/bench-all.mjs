@@ -51,6 +51,7 @@ const runs = [
       'getRatio',
       'getColdMBps',
       'getColdRatio',
+      'putColdRatio',
       'idleRssMiB',
       'uploaderCopiesPut',
       'putCpuMsPerMiB',
