@@ -51,6 +51,7 @@ const runs = [
       'getRatio',
       'getColdMBps',
       'getColdRatio',
+      'putColdMBps',
       'putColdRatio',
       'idleRssMiB',
       'uploaderCopiesPut',
