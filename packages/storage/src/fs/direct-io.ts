@@ -1,8 +1,8 @@
 /**
- * O_DIRECT helpers: writes that bypass the page cache. O_DIRECT needs the buffer's address, the
- * length and the file offset aligned to the device's logical block; Node does not tell a buffer's
- * address, so the aligned offset inside a buffer is found by trying (a misaligned O_DIRECT write
- * fails with EINVAL before touching the file).
+ * O_DIRECT helpers: reads and writes that bypass the page cache. O_DIRECT needs the buffer's
+ * address, the length and the file offset aligned to the device's logical block; Node does not
+ * tell a buffer's address, so the aligned offset inside a buffer is found by trying (a misaligned
+ * O_DIRECT read or write fails with EINVAL before touching the file).
  */
 import { readSync, writeSync } from 'node:fs'
 
@@ -11,10 +11,12 @@ export const DIRECT_ALIGN = 4096
 
 /**
  * A buffer of `size` bytes (a multiple of DIRECT_ALIGN) whose address is aligned for O_DIRECT on
- * `fd` (opened with O_DIRECT), found by reading or writing one block at file offset 0 of `fd` (to
- * probe by writing, the caller's file must not hold data there yet). Synchronous: a misaligned write fails in the syscall at once, and up to 256 of them
- * through the thread pool would cost more than the one that writes. Undefined when no offset
- * works or the write fails otherwise (EOPNOTSUPP on some FUSE file systems, …): no O_DIRECT here.
+ * `fd` (opened with O_DIRECT), found by reading or writing one block at file offset 0 of `fd`. To
+ * probe by writing, the file must not hold data there yet; to probe by reading, it must not be
+ * empty (an empty file reads as 0 bytes at any alignment, so a read of 0 bytes proves nothing).
+ * Synchronous: a misaligned attempt fails in the syscall at once, and up to 256 of them through
+ * the thread pool would cost more than the one that succeeds. Undefined when no offset works or
+ * the attempt fails otherwise (EOPNOTSUPP on some FUSE file systems, …): no O_DIRECT here.
  */
 export function alignedBuffer(fd: number, size: number, probe: 'read' | 'write'): Buffer | undefined {
   const raw = Buffer.allocUnsafeSlow(size + DIRECT_ALIGN)
@@ -23,7 +25,7 @@ export function alignedBuffer(fd: number, size: number, probe: 'read' | 'write')
   for (let off = 0; off < DIRECT_ALIGN; off += 16) {
     try {
       if (probe === 'write') writeSync(fd, raw, off, DIRECT_ALIGN, 0)
-      else readSync(fd, raw, off, DIRECT_ALIGN, 0)
+      else if (readSync(fd, raw, off, DIRECT_ALIGN, 0) === 0) return undefined
       return raw.subarray(off, off + size)
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EINVAL') return undefined
