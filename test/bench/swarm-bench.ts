@@ -171,8 +171,8 @@ try {
   // clear_page) and for V8's optimizing compiles of the transfer path (~0.2 CPU-s). The second is
   // the get of a daemon in use (getMBps, getRatio).
   const out = join(swarm.root, 'out.bin')
-  const getAndCheck = async (c: string, file: string, what: string) => {
-    const secs = await timed(() => gateway.cli(['get', c, '-o', out], { timeoutMs: 600_000 }), what)
+  const getAndCheck = async (fileCid: string, file: string, what: string) => {
+    const secs = await timed(() => gateway.cli(['get', fileCid, '-o', out], { timeoutMs: 600_000 }), what)
     if ((await sha256File(out)) !== (await sha256File(file))) throw new Error(`${what} returned other bytes`)
     await rm(out)
     return secs
@@ -183,7 +183,6 @@ try {
   log('get of the other file through the same daemon…')
   const getSecs = await getAndCheck(cid, a, 'get')
   const cpu3 = await cpuNow()
-  await cpuNow()
 
   if (process.env.BENCH_CPU_DETAIL) {
     // CPU seconds per phase for [CLIs, node 1…N, gateway]
