@@ -1,6 +1,6 @@
 import { constants as fsConstants } from 'node:fs'
 import { type FileHandle, open } from 'node:fs/promises'
-import { alignedBuffer, alignUp } from '@swarmstore/storage'
+import { alignedBuffer, alignUp, writeAligned } from '@swarmstore/storage'
 
 /** Bytes per write: each staging buffer, two of them (one filling while the other is written). */
 const STAGE = 4 << 20
@@ -76,7 +76,7 @@ export class DirectWriter {
   /** Hands the full staging buffer to the disk and switches to the other (once its write is done). */
   private async flush(): Promise<void> {
     await this.inFlight
-    this.inFlight = writeAll(this.fd, this.bufs[this.cur]!, STAGE, this.base)
+    this.inFlight = writeAligned(this.fd, this.bufs[this.cur]!, STAGE, this.base)
     // a failed write surfaces at the next await of inFlight; no unhandled rejection in between
     this.inFlight.catch(() => {})
     this.base += STAGE
@@ -91,7 +91,7 @@ export class DirectWriter {
     if (this.fill > 0) {
       const padded = alignUp(this.fill)
       this.bufs[this.cur]!.fill(0, this.fill, padded)
-      await writeAll(this.fd, this.bufs[this.cur]!, padded, this.base)
+      await writeAligned(this.fd, this.bufs[this.cur]!, padded, this.base)
     }
     await this.fd.truncate(size)
     await this.fd.close()
@@ -102,14 +102,5 @@ export class DirectWriter {
   async abort(): Promise<void> {
     await this.inFlight?.catch(() => {})
     await this.fd.close().catch(() => {})
-  }
-}
-
-async function writeAll(fd: FileHandle, buf: Buffer, length: number, position: number): Promise<void> {
-  for (let o = 0; o < length; ) {
-    const r = await fd.write(buf, o, length - o, position + o)
-    if (r.bytesWritten <= 0 || r.bytesWritten % 512 !== 0)
-      throw new Error(`short direct write (${r.bytesWritten} B)`)
-    o += r.bytesWritten
   }
 }

@@ -5,6 +5,7 @@
  * O_DIRECT read or write fails with EINVAL before touching the file).
  */
 import { readSync, writeSync } from 'node:fs'
+import type { FileHandle } from 'node:fs/promises'
 
 /** The alignment used for O_DIRECT buffers, lengths and offsets (a page; any logical block divides it). */
 export const DIRECT_ALIGN = 4096
@@ -37,4 +38,23 @@ export function alignedBuffer(fd: number, size: number, probe: 'read' | 'write')
 /** Rounds n up to a multiple of DIRECT_ALIGN. */
 export function alignUp(n: number): number {
   return Math.ceil(n / DIRECT_ALIGN) * DIRECT_ALIGN
+}
+
+/**
+ * Writes `length` bytes of an aligned buffer at `position` of a file opened with O_DIRECT (both
+ * block multiples). A short write that leaves the next offset off a block is an error: O_DIRECT
+ * could not continue from there.
+ */
+export async function writeAligned(
+  fd: FileHandle,
+  buf: Uint8Array,
+  length: number,
+  position: number,
+): Promise<void> {
+  for (let o = 0; o < length; ) {
+    const r = await fd.write(buf, o, length - o, position + o)
+    if (r.bytesWritten <= 0 || r.bytesWritten % 512 !== 0)
+      throw new Error(`short direct write (${r.bytesWritten} B)`)
+    o += r.bytesWritten
+  }
 }

@@ -3,7 +3,7 @@
 import { constants as fsConstants } from 'node:fs'
 import type { FileHandle } from 'node:fs/promises'
 import { mkdir, open, readdir, readFile, rename, stat, statfs, unlink } from 'node:fs/promises'
-import { alignedBuffer, alignUp } from './direct-io.js'
+import { alignedBuffer, alignUp, writeAligned } from './direct-io.js'
 import type { StoreFs } from './store-fs.js'
 
 /** Bytes per O_DIRECT read or write: each staging buffer (a default chunk fits in one). */
@@ -50,7 +50,7 @@ export class NodeFs implements StoreFs {
 
   async writeFile(path: string, data: Uint8Array, opts: { sync: boolean }): Promise<void> {
     const fh = await this.openDirect(path, O_DIRECT_CREATE)
-    if (fh !== undefined && (await this.writeDirect(fh, path, data))) {
+    if (fh !== undefined && (await this.writeDirect(fh, data))) {
       try {
         // fsync, not fdatasync: the file is new, its size and allocation are metadata we need back.
         if (opts.sync) await fh.sync()
@@ -88,8 +88,7 @@ export class NodeFs implements StoreFs {
   /** A staging buffer, aligned by probing `fh` when none is free; undefined: no O_DIRECT after all. */
   private stage(fh: FileHandle, probe: 'read' | 'write'): Buffer | undefined {
     const b = this.stages.pop() ?? alignedBuffer(fh.fd, STAGE_BYTES, probe)
-    if (b === undefined) this.direct = false
-    else this.direct = true
+    this.direct = b !== undefined
     return b
   }
 
@@ -101,7 +100,7 @@ export class NodeFs implements StoreFs {
    * Writes through a staging buffer, block-aligned; the last block is padded with zeros and the
    * file then cut to its length. False (nothing of the data written) when no aligned buffer works.
    */
-  private async writeDirect(fh: FileHandle, path: string, data: Uint8Array): Promise<boolean> {
+  private async writeDirect(fh: FileHandle, data: Uint8Array): Promise<boolean> {
     const stage = this.stage(fh, 'write')
     if (stage === undefined) return false
     try {
@@ -110,11 +109,7 @@ export class NodeFs implements StoreFs {
         stage.set(data.subarray(o, o + n))
         const padded = alignUp(n)
         stage.fill(0, n, padded)
-        for (let w = 0; w < padded; ) {
-          const r = await fh.write(stage, w, padded - w, o + w)
-          if (r.bytesWritten <= 0) throw new Error(`short write to ${path} (${r.bytesWritten} B)`)
-          w += r.bytesWritten
-        }
+        await writeAligned(fh, stage, padded, o)
       }
       // the padding, and the alignment probe's block when the data is shorter, cut off
       await fh.truncate(data.byteLength)
