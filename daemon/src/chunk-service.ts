@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events'
 import { type Contact, keyForCid } from '@swarmstore/core'
 import { shouldAccept } from '@swarmstore/replication'
 import {
@@ -44,12 +45,6 @@ export interface ChunkServiceInit {
   capacity: number | null
   log: Logger
   metrics: Metrics
-  /** a chunk became durable here */
-  onStored?: (cid: CID) => void
-  /** a local copy turned out corrupt (now quarantined) */
-  onCorrupt?: (cid: CID) => void
-  /** a peer said it holds these chunks (a `has` with `held`) */
-  onPeerHolds?: (peerId: string, cids: CID[]) => void
   /**
    * Whether a routing contact counts as a node closer than us when we decide to accept a chunk: a
    * live swarm member. A contact that is not (a peer gone since, a client that only asked) cannot
@@ -58,18 +53,29 @@ export interface ChunkServiceInit {
   counts?: (peerId: string) => boolean
 }
 
+/** What the chunk service tells whoever keeps replicas (it calls no one back). */
+export interface ChunkServiceEvents {
+  /** a chunk became durable here */
+  stored: [cid: CID]
+  /** a local copy turned out corrupt (now quarantined) */
+  corrupt: [cid: CID]
+  /** a peer said it holds these chunks (a `has` with `held`) */
+  'peer-holds': [peerId: string, cids: CID[]]
+}
+
 /**
  * The chunk protocol: PUT (store a chunk I am responsible for), GET, HAS, inbound and outbound.
  * Requests addressed to ourselves short-cut to the local store, so placement code treats self as
  * one more candidate.
  */
-export class ChunkService {
+export class ChunkService extends EventEmitter<ChunkServiceEvents> {
   readonly protocol: string
   private readonly i: ChunkServiceInit
   /** chunks being stored right now (pushed by a peer) */
   private readonly incoming = new Set<string>()
 
   constructor(init: ChunkServiceInit) {
+    super()
     this.i = init
     this.protocol = protocolId(init.swarm, 'chunk')
   }
@@ -119,13 +125,13 @@ export class ChunkService {
       this.incoming.delete(id)
     }
     this.i.metrics.chunksReceived.inc()
-    this.i.onStored?.(cid)
+    this.emit('stored', cid)
     return { outcome: 'stored' }
   }
 
   /**
    * Verifies our copy of cid: false when it is missing or corrupt (a corrupt one is quarantined
-   * and reported through onCorrupt).
+   * and reported as a corrupt event).
    */
   async goodCopy(cid: CID): Promise<boolean> {
     try {
@@ -135,7 +141,7 @@ export class ChunkService {
       if (err instanceof ChunkCorruptError) {
         this.i.log.warn({ cid: cid.toString() }, 'corrupt chunk quarantined')
         this.i.metrics.chunksCorrupt.inc()
-        this.i.onCorrupt?.(cid)
+        this.emit('corrupt', cid)
         return false
       }
       if (err instanceof ChunkNotFoundError) return false
@@ -180,7 +186,7 @@ export class ChunkService {
           if (err instanceof ChunkCorruptError) {
             this.i.log.warn({ cid: cid.toString() }, 'corrupt chunk quarantined while serving a peer')
             this.i.metrics.chunksCorrupt.inc()
-            this.i.onCorrupt?.(cid)
+            this.emit('corrupt', cid)
             return { t: 'missing' }
           }
           throw err
@@ -200,7 +206,7 @@ export class ChunkService {
             have.push(false)
           }
         }
-        if (held.length > 0) this.i.onPeerHolds?.(from.peerId, held)
+        if (held.length > 0) this.emit('peer-holds', from.peerId, held)
         return { t: 'have', have }
       }
       case 'sum': {
@@ -245,7 +251,7 @@ export class ChunkService {
       try {
         return await this.i.store.get(cid, { verify: false }) // the reader verifies
       } catch (err) {
-        if (err instanceof ChunkCorruptError) this.i.onCorrupt?.(cid)
+        if (err instanceof ChunkCorruptError) this.emit('corrupt', cid)
         if (err instanceof ChunkNotFoundError || err instanceof ChunkCorruptError) return null
         throw err
       }

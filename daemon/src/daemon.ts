@@ -14,7 +14,6 @@ import { createApiServer } from './api-server.js'
 import { ChunkService } from './chunk-service.js'
 import { type DaemonConfig, resolveConfig } from './config.js'
 import { BadConfigError } from './errors.js'
-import { Healer } from './healer.js'
 import { loadOrCreateIdentity, loadOrCreateToken } from './identity.js'
 import { KadService } from './kad-service.js'
 import { createNode } from './libp2p-node.js'
@@ -23,7 +22,7 @@ import { MembershipService, memberContact } from './membership-service.js'
 import { Metrics } from './metrics.js'
 import { PeerCache } from './peer-cache.js'
 import { PeerRpc } from './peer-rpc.js'
-import { Replicator } from './replicator.js'
+import { ReplicaAdapter } from './replica-adapter.js'
 
 export interface Daemon {
   readonly config: DaemonConfig
@@ -116,7 +115,6 @@ export async function startDaemon(flags: Partial<Record<keyof DaemonConfig, unkn
     const settings = { r: config.replicas, cs: config.chunkSize }
     const rpc = new PeerRpc({ node, settings, addrs: myAddrs, log })
     const kad = new KadService(rpc, self, config.swarm)
-    let healer: Healer | undefined
     const chunks = new ChunkService({
       rpc,
       kad,
@@ -127,9 +125,6 @@ export async function startDaemon(flags: Partial<Record<keyof DaemonConfig, unkn
       capacity: config.capacity,
       log,
       metrics,
-      onStored: (cid) => healer?.stored(cid),
-      onCorrupt: (cid) => healer?.lost(cid),
-      onPeerHolds: (peerId, cids) => healer?.peerHolds(peerId, cids),
       counts: (peerId) => {
         const st = members.membership.get(peerId)?.state
         return st === 'alive' || st === 'suspect'
@@ -174,18 +169,27 @@ export async function startDaemon(flags: Partial<Record<keyof DaemonConfig, unkn
     }, CAPACITY_ADVERT_MS)
     capacityTimer.unref()
     cleanups.push(async () => clearInterval(capacityTimer))
-    healer = new Healer({
-      self,
-      store,
-      chunks,
-      replicas: config.replicas,
-      repairBytesPerSecond: config.repairRate,
-      graceMs: config.repairGrace * 1000,
-      auditIntervalMs: AUDIT_INTERVAL_MS,
-      isFull: (c) => c.peerId !== selfId && advertisedFull(c.peerId),
-      log,
-      metrics,
-    })
+    const replicas = new ReplicaAdapter(
+      {
+        self,
+        store,
+        chunks,
+        kad,
+        log,
+        metrics,
+        isAdvertisedFull: advertisedFull,
+        // a member that failed a probe is asked last by reads (still asked before not-found)
+        isSuspect: (peerId) => membership.get(peerId)?.state === 'suspect',
+      },
+      {
+        replicas: config.replicas,
+        writeQuorum: config.writeQuorum,
+        selfFull: config.capacity === 0,
+        repairBytesPerSecond: config.repairRate,
+        graceMs: config.repairGrace * 1000,
+        auditIntervalMs: AUDIT_INTERVAL_MS,
+      },
+    )
     const sameSettings = (m: { meta: { settings: Readonly<Record<string, string>> } }) =>
       m.meta.settings.r === settingsMeta.r && m.meta.settings.cs === settingsMeta.cs
     const epochs = new Map<string, number>()
@@ -205,37 +209,20 @@ export async function startDaemon(flags: Partial<Record<keyof DaemonConfig, unkn
         const epoch = e.member.incarnation.epoch
         const restarted = epochs.get(e.member.id) !== epoch
         epochs.set(e.member.id, epoch)
-        healer?.memberUp(c, { ask: e.type === 'alive' || restarted })
+        replicas.memberUp(c, { ask: e.type === 'alive' || restarted })
       } else if (e.type === 'suspect') {
         // our own health (Lifeguard) scales how long we wait before we declare it dead
         log.info({ peer: e.member.id, localHealth: membership.localHealth }, 'member suspected')
       } else if (e.type === 'dead' || e.type === 'left') {
         log.info({ peer: e.member.id, state: e.type, localHealth: membership.localHealth }, 'member down')
-        healer?.memberDown(c)
+        replicas.memberDown(c)
       }
     })
-    const replicator = new Replicator(
-      kad,
-      chunks,
-      {
-        replicas: config.replicas,
-        writeQuorum: config.writeQuorum,
-        selfFull: config.capacity === 0,
-        selfId,
-        advertisedFull,
-        // a member that failed a probe is asked last by reads (still asked before not-found)
-        suspected: (peerId) => membership.get(peerId)?.state === 'suspect',
-      },
-      log,
-      metrics,
-    )
-    kad.kad.on('contact:added', () => replicator.forgetSwarmView())
-    kad.kad.on('contact:removed', () => replicator.forgetSwarmView())
     await kad.start()
     await chunks.start()
     await members.start()
-    await healer.start()
-    cleanups.push(async () => healer?.stop())
+    await replicas.start()
+    cleanups.push(() => replicas.stop())
 
     let ready = bootstraps.length === 0
     let stopping = false
@@ -264,26 +251,21 @@ export async function startDaemon(flags: Partial<Record<keyof DaemonConfig, unkn
         } catch (err) {
           // corrupt here (now quarantined): fetch a good copy from a replica instead
           corrupt = true
-          healer?.lost(cid)
-          metrics.chunksCorrupt.inc()
-          log.warn(
-            { cid: cid.toString(), err: (err as Error).message },
-            'local chunk unusable; fetching from a replica',
-          )
+          replicas.localCopyBad(cid, (err as Error).message)
         }
       }
-      const bytes = await replicator.get(cid, signal ? { signal } : {})
+      const bytes = await replicas.get(cid, signal ? { signal } : {})
       if (corrupt) {
         // read repair of our own copy: it was ours to hold
         // a copy: the caller may give `bytes` back to the reply pool before this write ends
-        store.put(cid, bytes.slice(), { trusted: true }).then(
-          () => healer?.stored(cid),
-          (err) =>
+        replicas
+          .restoreLocalCopy(cid, bytes.slice())
+          .catch((err) =>
             log.warn(
               { cid: cid.toString(), err: (err as Error).message },
               'could not restore a corrupt copy',
             ),
-        )
+          )
       }
       return bytes
     }
@@ -292,7 +274,7 @@ export async function startDaemon(flags: Partial<Record<keyof DaemonConfig, unkn
       const byPeer = new Map<string, { contact: Contact; cids: CID[] }>()
       await Promise.all(
         cids.map(async (cid) => {
-          for (const c of await replicator.closest(keyForCid(cid))) {
+          for (const c of await replicas.closest(keyForCid(cid))) {
             const e = byPeer.get(c.peerId) ?? { contact: c, cids: [] }
             byPeer.set(c.peerId, e)
             e.cids.push(cid)
@@ -325,11 +307,9 @@ export async function startDaemon(flags: Partial<Record<keyof DaemonConfig, unkn
         let repaired = 0
         for (const c of [...r.corrupt, ...r.missing]) {
           const cid = toChunkCid(c)
-          healer?.lost(cid)
+          replicas.localCopyBad(cid, 'scrub')
           try {
-            const bytes = await replicator.get(cid)
-            await store.put(cid, bytes, { trusted: true })
-            healer?.stored(cid)
+            await replicas.restoreLocalCopy(cid, await replicas.get(cid))
             repaired++
           } catch (err) {
             log.warn({ cid: c, err: (err as Error).message }, 'scrub: no good replica found')
@@ -378,7 +358,7 @@ export async function startDaemon(flags: Partial<Record<keyof DaemonConfig, unkn
         if (pin) await store.pin(cid)
         // --wait all: this node makes all R copies itself and waits for them. Otherwise W copies,
         // acknowledged at W; the holders make the rest between themselves (Replicator.put).
-        const p = replicator.put(cid, bytes, {
+        const p = replicas.put(cid, bytes, {
           fanout: wait === 'all' ? config.replicas : config.writeQuorum,
         })
         await (wait === 'all' ? p.settled : p.acknowledged)
@@ -405,21 +385,8 @@ export async function startDaemon(flags: Partial<Record<keyof DaemonConfig, unkn
           freeBytes: s.freeBytes,
           quarantined: s.quarantined,
           pinned: s.pinned,
-          replicating: replicator.pending,
-          underReplicated: healer?.underReplicated() ?? 0,
+          ...replicas.stats(),
           members: membership.liveCount,
-          // every copy sent to restore or move replicas: healer pushes and read repairs
-          repair: {
-            sent: (healer?.repairsSent ?? 0) + replicator.readRepairs,
-            bytes: (healer?.repairBytes ?? 0) + replicator.readRepairBytes,
-            dropped: healer?.dropped ?? 0,
-          },
-          antiEntropy: {
-            sessions: healer?.aeSessions ?? 0,
-            requests: healer?.aeRequests ?? 0,
-            gapsFound: healer?.aeGaps ?? 0,
-          },
-          hedges: replicator.hedges,
           uptimeSeconds: Math.round((Date.now() - started) / 1000),
           memory: process.memoryUsage(),
         }
@@ -457,7 +424,7 @@ export async function startDaemon(flags: Partial<Record<keyof DaemonConfig, unkn
         metrics.peers.set(kad.kad.size)
         metrics.chunksStored.set(s.chunks)
         metrics.bytesStored.set(s.bytes)
-        metrics.underReplicated.set(healer?.underReplicated() ?? 0)
+        metrics.underReplicated.set(replicas.stats().underReplicated)
         metrics.badFrames.set(rpc.badFrames)
         return { contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }
       },
@@ -544,12 +511,11 @@ export async function startDaemon(flags: Partial<Record<keyof DaemonConfig, unkn
     const stop = () => {
       stopped ??= (async () => {
         stopping = true
-        log.info({ replicating: replicator.pending }, 'stopping')
+        log.info({ replicating: replicas.stats().replicating }, 'stopping')
         // announce a graceful leave (bounded), so peers hand off instead of waiting for a suspicion
         await membership.leave().catch(() => {})
         // Finish replications in flight (bounded), so acknowledged puts reach R when they can.
-        const deadline = Date.now() + 10_000
-        while (replicator.pending > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
+        await replicas.drain(10_000)
         await cleanup()
         log.info('stopped')
         log.flush()
