@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
-import { boundAddrs, type Contact, keyForCid, keyForPeer, keyToHex } from '@swarmstore/core'
+import { boundAddrs, type Contact, contactFromPeerId, keyForCid, keyToHex } from '@swarmstore/core'
 import { ChunkStore, DAG_CBOR_CODE, toChunkCid } from '@swarmstore/storage'
 import type { Libp2p } from 'libp2p'
 import { LRUCache } from 'lru-cache'
@@ -62,8 +62,7 @@ function bootstrapContact(ma: string): Contact {
     throw new BadConfigError(
       `bootstrap ${ma}: must end in /p2p/<peer id> (see \`swarmstore id\` on that node)`,
     )
-  const peer = peerIdFromString(id)
-  return { peerId: peer.toString(), key: keyForPeer(peer), addrs: [dialAddr(ma)] }
+  return contactFromPeerId(peerIdFromString(id), [dialAddr(ma)])
 }
 
 async function writeAtomic(file: string, text: string, mode = 0o644): Promise<void> {
@@ -111,7 +110,7 @@ export async function startDaemon(flags: Partial<Record<keyof DaemonConfig, unkn
     const metrics = new Metrics()
     const selfId = node.peerId.toString()
     const myAddrs = () => boundAddrs(node.getMultiaddrs().map((m) => dialAddr(m.toString())))
-    const self: Contact = { peerId: selfId, key: keyForPeer(node.peerId), addrs: myAddrs() }
+    const self = contactFromPeerId(node.peerId, myAddrs())
     const settings = { r: config.replicas, cs: config.chunkSize }
     const rpc = new PeerRpc({ node, settings, addrs: myAddrs, log })
     const kad = new KadService(rpc, self, config.swarm)

@@ -1,5 +1,5 @@
 import { peerIdFromString } from '@libp2p/peer-id'
-import { type Contact, keyForPeer, SystemClock, SystemRandom } from '@swarmstore/core'
+import { type Contact, contactFromPeerId, SystemClock, SystemRandom } from '@swarmstore/core'
 import { Kademlia, type RoutingNetwork } from '@swarmstore/routing'
 import { protocolId, type Reply, type Request, type WirePeer } from '@swarmstore/wire'
 import { PeerError } from './errors.js'
@@ -16,8 +16,7 @@ function fromWire(peers: WirePeer[]): Contact[] {
   const out: Contact[] = []
   for (const p of peers) {
     try {
-      const id = peerIdFromString(p.id)
-      out.push({ peerId: id.toString(), key: keyForPeer(id), addrs: p.addrs })
+      out.push(contactFromPeerId(peerIdFromString(p.id), p.addrs))
     } catch {
       // a malformed entry costs the sender nothing but its own usefulness
     }

@@ -1,6 +1,6 @@
 import type { Connection, Stream } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
-import { type Contact, keyForPeer, SystemClock, SystemRandom } from '@swarmstore/core'
+import { type Contact, contactFromPeerId, SystemClock, SystemRandom } from '@swarmstore/core'
 import {
   decodeMessage,
   encodeMessage,
@@ -21,8 +21,7 @@ const INBOUND_TIMEOUT_MS = 10_000
 
 /** A member as routing and replication see it. */
 export function memberContact(m: MemberInfo): Contact {
-  const id = peerIdFromString(m.id)
-  return { peerId: id.toString(), key: keyForPeer(id), addrs: [...m.meta.addrs] }
+  return contactFromPeerId(peerIdFromString(m.id), [...m.meta.addrs])
 }
 
 /**
@@ -99,8 +98,7 @@ export class MembershipService {
     // AbortSignal.timeout throws on a fraction; the state machine passes whole ms, this is a guard
     const signal = AbortSignal.timeout(Math.max(1, Math.ceil(timeoutMs)))
     const addrs = this.membership.get(to)?.meta.addrs ?? this.addrsOf(to)
-    const id = peerIdFromString(to)
-    const contact: Contact = { peerId: id.toString(), key: keyForPeer(id), addrs: [...addrs] }
+    const contact = contactFromPeerId(peerIdFromString(to), [...addrs])
     const started = Date.now() // io-edge
     const stream = await this.rpc.open(contact, this.protocol, signal)
     try {

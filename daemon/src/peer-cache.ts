@@ -1,7 +1,7 @@
 import { readFile, rename, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { peerIdFromString } from '@libp2p/peer-id'
-import { boundAddrs, type Contact, keyForPeer } from '@swarmstore/core'
+import { boundAddrs, type Contact, contactFromPeerId } from '@swarmstore/core'
 
 /** At most this many contacts are remembered across restarts. */
 const MAX_SAVED = 64
@@ -28,11 +28,7 @@ export class PeerCache {
     for (const e of parsed.slice(0, MAX_SAVED)) {
       try {
         const id = peerIdFromString(String(e.id))
-        out.push({
-          peerId: id.toString(),
-          key: keyForPeer(id),
-          addrs: boundAddrs(Array.isArray(e.addrs) ? e.addrs : []),
-        })
+        out.push(contactFromPeerId(id, boundAddrs(Array.isArray(e.addrs) ? e.addrs : [])))
       } catch {
         // skip a bad entry
       }

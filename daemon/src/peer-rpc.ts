@@ -1,7 +1,7 @@
-import type { Connection, PeerId, Stream } from '@libp2p/interface'
+import type { Connection, Stream } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
-import { type Contact, keyForPeer } from '@swarmstore/core'
+import { type Contact, contactFromPeerId } from '@swarmstore/core'
 import {
   BufferPool,
   decodeReply,
@@ -128,10 +128,6 @@ export class PeerRpc {
     return this.minors.get(peerId)
   }
 
-  contactOf(peer: PeerId, addrs: string[]): Contact {
-    return { peerId: peer.toString(), key: keyForPeer(peer), addrs }
-  }
-
   /**
    * Registers a protocol handler, on the one-request protocol and on its session variant.
    * `maxInboundStreams` caps concurrent requests per connection (per variant).
@@ -214,7 +210,7 @@ export class PeerRpc {
         }
       } else {
         try {
-          reply = await handler(this.contactOf(conn.remotePeer, req.addrs), req)
+          reply = await handler(contactFromPeerId(conn.remotePeer, req.addrs), req)
         } catch (err) {
           const e = err as Error & { code?: string }
           this.log.error({ err, protocol, t: req.t }, 'handler failed')
