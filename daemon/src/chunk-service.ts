@@ -34,15 +34,11 @@ const MAX_INBOUND_CHUNK_STREAMS = 32
 
 export type PutResult = { outcome: 'stored' } | { outcome: 'refused'; reason: RefuseReason | string }
 
-export interface ChunkServiceInit {
+export interface ChunkServiceComponents {
   rpc: PeerRpc
   kad: KadService
   store: ChunkStore
   self: Contact
-  swarm: string
-  replicas: number
-  /** 0 = this node stores nothing from peers (a gateway) */
-  capacity: number | null
   log: Logger
   metrics: Metrics
   /**
@@ -50,7 +46,14 @@ export interface ChunkServiceInit {
    * live swarm member. A contact that is not (a peer gone since, a client that only asked) cannot
    * hold the chunk, and counting it refused chunks the uploader's lookup rightly sent here.
    */
-  counts?: (peerId: string) => boolean
+  isLiveMember: (peerId: string) => boolean
+}
+
+export interface ChunkServiceInit {
+  swarm: string
+  replicas: number
+  /** 0 = this node stores nothing from peers (a gateway) */
+  capacity: number | null
 }
 
 /** What the chunk service tells whoever keeps replicas (it calls no one back). */
@@ -70,27 +73,43 @@ export interface ChunkServiceEvents {
  */
 export class ChunkService extends EventEmitter<ChunkServiceEvents> {
   readonly protocol: string
-  private readonly i: ChunkServiceInit
+  private readonly rpc: PeerRpc
+  private readonly kad: KadService
+  private readonly store: ChunkStore
+  private readonly self: Contact
+  private readonly log: Logger
+  private readonly metrics: Metrics
+  private readonly isLiveMember: (peerId: string) => boolean
+  private readonly replicas: number
+  private readonly capacity: number | null
   /** chunks being stored right now (pushed by a peer) */
   private readonly incoming = new Set<string>()
 
-  constructor(init: ChunkServiceInit) {
+  constructor(components: ChunkServiceComponents, init: ChunkServiceInit) {
     super()
-    this.i = init
+    this.rpc = components.rpc
+    this.kad = components.kad
+    this.store = components.store
+    this.self = components.self
+    this.log = components.log
+    this.metrics = components.metrics
+    this.isLiveMember = components.isLiveMember
+    this.replicas = init.replicas
+    this.capacity = init.capacity
     this.protocol = protocolId(init.swarm, 'chunk')
   }
 
   async start(): Promise<void> {
-    await this.i.rpc.serve(this.protocol, (from, req) => this.handle(from, req), MAX_INBOUND_CHUNK_STREAMS)
+    await this.rpc.serve(this.protocol, (from, req) => this.handle(from, req), MAX_INBOUND_CHUNK_STREAMS)
   }
 
   private isSelf(c: Contact): boolean {
-    return c.peerId === this.i.self.peerId
+    return c.peerId === this.self.peerId
   }
 
   /** The store's quota check (before anything is written) refuses the rest with CapacityExceededError. */
   private hasRoom(): boolean {
-    return this.i.capacity !== 0
+    return this.capacity !== 0
   }
 
   /** Admission and durable store of a chunk pushed by a peer (or by ourselves as a placement member). */
@@ -99,24 +118,22 @@ export class ChunkService extends EventEmitter<ChunkServiceEvents> {
     // Sent a chunk we have: the sender thinks we lack it, maybe because our copy served bad bytes
     // (peers are served unverified; readers verify). Check ours: a corrupt one is quarantined and
     // replaced by these bytes.
-    if ((await this.i.store.has(cid)) && (await this.goodCopy(cid))) return { outcome: 'stored' }
+    if ((await this.store.has(cid)) && (await this.goodCopy(cid))) return { outcome: 'stored' }
     const d = shouldAccept({
-      selfKey: this.i.self.key,
+      selfKey: this.self.key,
       key,
-      closestKnown: this.i.kad.kad
-        .closest(key, 20)
-        .filter((c) => this.i.counts === undefined || this.i.counts(c.peerId)),
-      replicas: this.i.replicas,
+      closestKnown: this.kad.kad.closest(key, 20).filter((c) => this.isLiveMember(c.peerId)),
+      replicas: this.replicas,
       hasCapacity: this.hasRoom(),
     })
     if (!d.accept) {
-      this.i.metrics.chunksRefused.inc({ reason: d.reason })
+      this.metrics.chunksRefused.inc({ reason: d.reason })
       return { outcome: 'refused', reason: d.reason }
     }
     const id = cid.toString()
     this.incoming.add(id)
     try {
-      await this.i.store.put(cid, data, { trusted: opts.trusted })
+      await this.store.put(cid, data, { trusted: opts.trusted })
     } catch (err) {
       if (err instanceof CapacityExceededError) return { outcome: 'refused', reason: 'no-capacity' }
       if (err instanceof HashMismatchError) return { outcome: 'refused', reason: 'bad-chunk' }
@@ -124,7 +141,7 @@ export class ChunkService extends EventEmitter<ChunkServiceEvents> {
     } finally {
       this.incoming.delete(id)
     }
-    this.i.metrics.chunksReceived.inc()
+    this.metrics.chunksReceived.inc()
     this.emit('stored', cid)
     return { outcome: 'stored' }
   }
@@ -135,12 +152,12 @@ export class ChunkService extends EventEmitter<ChunkServiceEvents> {
    */
   async goodCopy(cid: CID): Promise<boolean> {
     try {
-      await this.i.store.get(cid)
+      await this.store.get(cid)
       return true
     } catch (err) {
       if (err instanceof ChunkCorruptError) {
-        this.i.log.warn({ cid: cid.toString() }, 'corrupt chunk quarantined')
-        this.i.metrics.chunksCorrupt.inc()
+        this.log.warn({ cid: cid.toString() }, 'corrupt chunk quarantined')
+        this.metrics.chunksCorrupt.inc()
         this.emit('corrupt', cid)
         return false
       }
@@ -150,7 +167,7 @@ export class ChunkService extends EventEmitter<ChunkServiceEvents> {
   }
 
   private async handle(from: Contact, req: Request): Promise<Reply> {
-    this.i.kad.kad.observe(from)
+    this.kad.kad.observe(from)
     switch (req.t) {
       case 'put': {
         let cid: CID
@@ -159,7 +176,7 @@ export class ChunkService extends EventEmitter<ChunkServiceEvents> {
         } catch (err) {
           return { t: 'refused', reason: 'bad-chunk', msg: (err as Error).message }
         }
-        if (req.data.byteLength > this.i.rpc.chunkSize) {
+        if (req.data.byteLength > this.rpc.chunkSize) {
           // frames are bounded already; this is the chunk-size rule of the swarm
           return { t: 'refused', reason: 'bad-chunk', msg: 'chunk larger than the swarm chunk size' }
         }
@@ -178,14 +195,14 @@ export class ChunkService extends EventEmitter<ChunkServiceEvents> {
         try {
           // Unverified: the reader hashes every chunk it receives, and a mismatch makes it send us
           // a good copy (storeIncoming then checks and replaces ours). One hash per read, not two.
-          const data = await this.i.store.get(cid, { verify: false })
-          this.i.metrics.chunksServed.inc()
+          const data = await this.store.get(cid, { verify: false })
+          this.metrics.chunksServed.inc()
           return { t: 'block', data }
         } catch (err) {
           if (err instanceof ChunkNotFoundError) return { t: 'missing' }
           if (err instanceof ChunkCorruptError) {
-            this.i.log.warn({ cid: cid.toString() }, 'corrupt chunk quarantined while serving a peer')
-            this.i.metrics.chunksCorrupt.inc()
+            this.log.warn({ cid: cid.toString() }, 'corrupt chunk quarantined while serving a peer')
+            this.metrics.chunksCorrupt.inc()
             this.emit('corrupt', cid)
             return { t: 'missing' }
           }
@@ -201,7 +218,7 @@ export class ChunkService extends EventEmitter<ChunkServiceEvents> {
             if (req.held) held.push(cid)
             // A copy being stored right now counts: a second healer asking in the meantime must
             // not send the same bytes again (if that put fails, the audit finds the gap).
-            have.push(this.incoming.has(cid.toString()) || (await this.i.store.has(cid)))
+            have.push(this.incoming.has(cid.toString()) || (await this.store.has(cid)))
           } catch {
             have.push(false)
           }
@@ -213,12 +230,12 @@ export class ChunkService extends EventEmitter<ChunkServiceEvents> {
         // Anti-entropy: summaries (O(1) from the store's prefix tree up to 12 bits, a range scan
         // below) and bounded key lists; the total is capped like the frame.
         const sums = req.ranges.map((r) => {
-          const x = this.i.store.rangeSummary(r.key, r.bits)
+          const x = this.store.rangeSummary(r.key, r.bits)
           return { count: x.count, xor: x.xor }
         })
         let budget = MAX_SUM_KEYS
         const keys = req.keyRanges.map((r) => {
-          const l = this.i.store.keysUnder(r.key, r.bits, Math.min(req.limit, budget))
+          const l = this.store.keysUnder(r.key, r.bits, Math.min(req.limit, budget))
           budget -= l.length
           return l
         })
@@ -233,11 +250,11 @@ export class ChunkService extends EventEmitter<ChunkServiceEvents> {
 
   async putTo(to: Contact, cid: CID, data: Uint8Array): Promise<PutResult> {
     if (this.isSelf(to)) return this.storeIncoming(cid, data, { trusted: true })
-    this.i.metrics.chunkBytesPushed.inc(data.byteLength)
-    const r = await this.i.rpc.request(
+    this.metrics.chunkBytesPushed.inc(data.byteLength)
+    const r = await this.rpc.request(
       to,
       this.protocol,
-      { ...this.i.rpc.base(), t: 'put', cid: cid.bytes, data },
+      { ...this.rpc.base(), t: 'put', cid: cid.bytes, data },
       PUT_TIMEOUT_MS,
     )
     if (r.t === 'stored') return { outcome: 'stored' }
@@ -249,17 +266,17 @@ export class ChunkService extends EventEmitter<ChunkServiceEvents> {
   async getFrom(to: Contact, cid: CID): Promise<Uint8Array | null> {
     if (this.isSelf(to)) {
       try {
-        return await this.i.store.get(cid, { verify: false }) // the reader verifies
+        return await this.store.get(cid, { verify: false }) // the reader verifies
       } catch (err) {
         if (err instanceof ChunkCorruptError) this.emit('corrupt', cid)
         if (err instanceof ChunkNotFoundError || err instanceof ChunkCorruptError) return null
         throw err
       }
     }
-    const r = await this.i.rpc.request(
+    const r = await this.rpc.request(
       to,
       this.protocol,
-      { ...this.i.rpc.base(), t: 'get', cid: cid.bytes },
+      { ...this.rpc.base(), t: 'get', cid: cid.bytes },
       GET_TIMEOUT_MS,
     )
     if (r.t === 'block') return r.data
@@ -274,10 +291,10 @@ export class ChunkService extends EventEmitter<ChunkServiceEvents> {
     keyRanges: KeyRange[],
     limit: number,
   ): Promise<{ sums: WireSummary[]; keys: Uint8Array[][] }> {
-    const r = await this.i.rpc.request(
+    const r = await this.rpc.request(
       to,
       this.protocol,
-      { ...this.i.rpc.base(), t: 'sum', ranges, keyRanges, limit },
+      { ...this.rpc.base(), t: 'sum', ranges, keyRanges, limit },
       HAS_TIMEOUT_MS,
     )
     if (r.t !== 'sums' || r.sums.length !== ranges.length || r.keys.length !== keyRanges.length) {
@@ -291,12 +308,12 @@ export class ChunkService extends EventEmitter<ChunkServiceEvents> {
    * peers that speak minor ≥ 1), so the peer counts us as a holder without asking back.
    */
   async hasAt(to: Contact, cids: CID[], opts: { held?: boolean } = {}): Promise<boolean[]> {
-    if (this.isSelf(to)) return Promise.all(cids.map((c) => this.i.store.has(c)))
-    const held = opts.held === true && (this.i.rpc.peerMinor(to.peerId) ?? 0) >= 1
-    const r = await this.i.rpc.request(
+    if (this.isSelf(to)) return Promise.all(cids.map((c) => this.store.has(c)))
+    const held = opts.held === true && (this.rpc.peerMinor(to.peerId) ?? 0) >= 1
+    const r = await this.rpc.request(
       to,
       this.protocol,
-      { ...this.i.rpc.base(), t: 'has', cids: cids.map((c) => c.bytes), ...(held ? { held: true } : {}) },
+      { ...this.rpc.base(), t: 'has', cids: cids.map((c) => c.bytes), ...(held ? { held: true } : {}) },
       HAS_TIMEOUT_MS,
     )
     if (r.t !== 'have' || r.have.length !== cids.length) {

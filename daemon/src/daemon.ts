@@ -112,23 +112,23 @@ export async function startDaemon(flags: Partial<Record<keyof DaemonConfig, unkn
     const myAddrs = () => boundAddrs(node.getMultiaddrs().map((m) => dialAddr(m.toString())))
     const self = contactFromPeerId(node.peerId, myAddrs())
     const settings = { r: config.replicas, cs: config.chunkSize }
-    const rpc = new PeerRpc({ node, settings, addrs: myAddrs, log })
-    const kad = new KadService(rpc, self, config.swarm)
-    const chunks = new ChunkService({
-      rpc,
-      kad,
-      store,
-      self,
-      swarm: config.swarm,
-      replicas: config.replicas,
-      capacity: config.capacity,
-      log,
-      metrics,
-      counts: (peerId) => {
-        const st = members.membership.get(peerId)?.state
-        return st === 'alive' || st === 'suspect'
+    const rpc = new PeerRpc({ node, log, addrs: myAddrs }, { settings })
+    const kad = new KadService({ rpc, self }, { swarm: config.swarm })
+    const chunks = new ChunkService(
+      {
+        rpc,
+        kad,
+        store,
+        self,
+        log,
+        metrics,
+        isLiveMember: (peerId) => {
+          const st = members.membership.get(peerId)?.state
+          return st === 'alive' || st === 'suspect'
+        },
       },
-    })
+      { swarm: config.swarm, replicas: config.replicas, capacity: config.capacity },
+    )
     const settingsMeta = { r: String(config.replicas), cs: String(config.chunkSize) }
     const freeBytes = async () => (config.capacity === 0 ? 0 : (await store.stats()).freeBytes)
     const meta = {
@@ -138,12 +138,8 @@ export async function startDaemon(flags: Partial<Record<keyof DaemonConfig, unkn
       version: DAEMON_VERSION,
     }
     const members = new MembershipService(
-      node,
-      rpc,
-      config.swarm,
-      meta,
-      log,
-      (id) => kad.kad.contacts().find((c) => c.peerId === id)?.addrs ?? [],
+      { node, rpc, log, addrsOf: (id) => kad.kad.contacts().find((c) => c.peerId === id)?.addrs ?? [] },
+      { swarm: config.swarm, meta },
     )
     const membership = members.membership
     // a member with less room than one chunk is full: placement skips it (it keeps what it has)
@@ -459,7 +455,7 @@ export async function startDaemon(flags: Partial<Record<keyof DaemonConfig, unkn
     // Join in the background with backoff: a bootstrap that is not up yet is retried, forever.
     // Contacts saved by an earlier run join the configured bootstraps, so a restarted first node
     // (no --bootstrap) finds its swarm again.
-    const peerCache = new PeerCache(config.dataDir)
+    const peerCache = new PeerCache({ dataDir: config.dataDir })
     const saved = (await peerCache.load()).filter(
       (c) => c.peerId !== selfId && !bootstraps.some((b) => b.peerId === c.peerId),
     )

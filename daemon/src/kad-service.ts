@@ -24,15 +24,25 @@ function fromWire(peers: WirePeer[]): Contact[] {
   return out
 }
 
+export interface KadServiceComponents {
+  rpc: PeerRpc
+  self: Contact
+}
+
+export interface KadServiceInit {
+  swarm: string
+}
+
 /** Kademlia over libp2p: RoutingNetwork implemented with PeerRpc, and the kad protocol handler. */
 export class KadService {
   readonly kad: Kademlia
   readonly protocol: string
   private readonly rpc: PeerRpc
 
-  constructor(rpc: PeerRpc, self: Contact, swarm: string) {
+  constructor(components: KadServiceComponents, init: KadServiceInit) {
+    const { rpc, self } = components
     this.rpc = rpc
-    this.protocol = protocolId(swarm, 'kad')
+    this.protocol = protocolId(init.swarm, 'kad')
     const network: RoutingNetwork = {
       findNode: async (to, target) => {
         const r = await rpc.request(to, this.protocol, { ...rpc.base(), t: 'find', target }, KAD_TIMEOUT_MS)

@@ -24,6 +24,20 @@ export function memberContact(m: MemberInfo): Contact {
   return contactFromPeerId(peerIdFromString(m.id), [...m.meta.addrs])
 }
 
+export interface MembershipServiceComponents {
+  node: Libp2p
+  rpc: PeerRpc
+  log: Logger
+  /** addresses of peers we know from elsewhere (routing), for members not yet in the table */
+  addrsOf: (id: string) => readonly string[]
+}
+
+export interface MembershipServiceInit {
+  swarm: string
+  /** what we first advertise (addresses, free capacity, swarm settings, version) */
+  meta: MemberMeta
+}
+
 /**
  * SWIM membership (@swarmstore/membership, pure) over libp2p: one stream per request, one
  * length-prefixed JSON message each way, bounded by MAX_MESSAGE_BYTES and the request's timeout.
@@ -32,22 +46,22 @@ export function memberContact(m: MemberInfo): Contact {
 export class MembershipService {
   readonly membership: Membership
   readonly protocol: string
+  private readonly node: Libp2p
+  private readonly rpc: PeerRpc
+  private readonly log: Logger
+  private readonly addrsOf: (id: string) => readonly string[]
 
-  constructor(
-    private readonly node: Libp2p,
-    private readonly rpc: PeerRpc,
-    swarm: string,
-    meta: MemberMeta,
-    private readonly log: Logger,
-    /** addresses of peers we know from elsewhere (routing), for members not yet in the table */
-    private readonly addrsOf: (id: string) => readonly string[],
-  ) {
-    this.protocol = membershipProtocol(swarm)
+  constructor(components: MembershipServiceComponents, init: MembershipServiceInit) {
+    this.node = components.node
+    this.rpc = components.rpc
+    this.log = components.log
+    this.addrsOf = components.addrsOf
+    this.protocol = membershipProtocol(init.swarm)
     const network: MembershipNetwork = { request: (to, msg, timeoutMs) => this.request(to, msg, timeoutMs) }
     this.membership = new Membership(
       { clock: new SystemClock(), random: new SystemRandom(), network },
       // epoch = start time: a restarted member outranks every record of its previous life
-      { id: node.peerId.toString(), epoch: Date.now(), meta }, // io-edge
+      { id: this.node.peerId.toString(), epoch: Date.now(), meta: init.meta }, // io-edge
     )
   }
 

@@ -6,14 +6,20 @@ import { boundAddrs, type Contact, contactFromPeerId } from '@swarmstore/core'
 /** At most this many contacts are remembered across restarts. */
 const MAX_SAVED = 64
 
+export interface PeerCacheInit {
+  /** the daemon's data dir: the cache is `peers.json` in it */
+  dataDir: string
+}
+
 /**
  * The routing table's contacts, saved in `<dataDir>/peers.json`, so a restarted node finds the
  * swarm again even when it has no --bootstrap (it was the first node) or its bootstrap is gone.
  */
 export class PeerCache {
   private readonly file: string
-  constructor(dataDir: string) {
-    this.file = join(dataDir, 'peers.json')
+
+  constructor(init: PeerCacheInit) {
+    this.file = join(init.dataDir, 'peers.json')
   }
 
   async load(): Promise<Contact[]> {

@@ -56,12 +56,16 @@ interface Outbound {
  */
 export type Handler = (from: Contact, req: Request) => Promise<Reply> | Reply
 
-export interface PeerRpcInit {
+export interface PeerRpcComponents {
   node: Libp2p
-  settings: Settings
+  log: Logger
   /** our announced addresses (sent in every request so the receiver can dial us back) */
   addrs: () => string[]
-  log: Logger
+}
+
+export interface PeerRpcInit {
+  /** the swarm's settings (replicas, chunk size): every request carries them, a mismatch is refused */
+  settings: Settings
 }
 
 /** Writes with backpressure: waits for the drain when the stream's buffer is full. */
@@ -97,11 +101,11 @@ export class PeerRpc {
    */
   readonly pool: BufferPool
 
-  constructor(init: PeerRpcInit) {
-    this.node = init.node
+  constructor(components: PeerRpcComponents, init: PeerRpcInit) {
+    this.node = components.node
+    this.log = components.log
+    this.addrs = components.addrs
     this.settings = init.settings
-    this.addrs = init.addrs
-    this.log = init.log
     this.maxFrame = maxFrameBytes(init.settings.cs)
     this.pool = new BufferPool(this.maxFrame, POOLED_REPLY_BUFFERS)
   }
