@@ -121,7 +121,12 @@ export class SystemClock implements Clock {
   }
 }
 
-/** Cryptographic randomness, for the daemon. */
+/**
+ * Unseeded randomness, for the daemon. `next` and `int` are not cryptographic: they come from the
+ * JavaScript engine's PRNG (V8's xorshift128+, predictable from a few outputs), which is enough for
+ * what they choose here (probe order, jitter, which peer to ask) and never for a secret or a nonce.
+ * `bytes` comes from crypto.getRandomValues, which is cryptographic.
+ */
 export class SystemRandom implements Random {
   next(): number {
     return Math.random() // io-edge
