@@ -67,9 +67,12 @@ export async function rawCid(bytes: Uint8Array): Promise<CID> {
   return cidFromDigest(RAW_CODE, sha256Sync(bytes))
 }
 
-/** True when bytes hash to the CID's digest. */
-export async function bytesMatchCid(cid: CID, bytes: Uint8Array): Promise<boolean> {
-  return equalBytes(sha256Sync(bytes), cid.multihash.digest)
+/**
+ * True when bytes hash to the CID's digest: the one check of bytes against a CID, for chunks read
+ * from disk and from peers alike (never trusted). Every swarmstore CID is sha2-256.
+ */
+export function bytesMatchCid(cid: CID, bytes: Uint8Array): boolean {
+  return cid.multihash.code === SHA256_CODE && equalBytes(sha256Sync(bytes), cid.multihash.digest)
 }
 
 export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {

@@ -16,7 +16,7 @@ export {
   type VerifyReport,
 } from './chunk-store.js'
 export { type ChunkOptions, chunkFile } from './chunker.js'
-export { assertChunkCid, DAG_CBOR_CODE, RAW_CODE, rawCid, toChunkCid } from './cid.js'
+export { assertChunkCid, bytesMatchCid, DAG_CBOR_CODE, RAW_CODE, rawCid, toChunkCid } from './cid.js'
 export type { Compression } from './compression.js'
 export * from './errors.js'
 export { alignedBuffer, alignUp, DIRECT_ALIGN, writeAligned } from './fs/direct-io.js'
