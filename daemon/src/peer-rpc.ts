@@ -205,22 +205,7 @@ export class PeerRpc {
         }
         return
       }
-      let reply: Reply
-      if (req.r !== this.settings.r || req.cs !== this.settings.cs) {
-        reply = {
-          t: 'err',
-          code: 'SETTINGS_MISMATCH',
-          msg: `swarm settings differ: this node has replicas=${this.settings.r} chunkSize=${this.settings.cs}, you sent replicas=${req.r} chunkSize=${req.cs}`,
-        }
-      } else {
-        try {
-          reply = await handler(contactFromPeerId(conn.remotePeer, req.addrs), req)
-        } catch (err) {
-          const e = err as Error & { code?: string }
-          this.log.error({ err, protocol, t: req.t }, 'handler failed')
-          reply = { t: 'err', code: e.code ?? 'INTERNAL', msg: e.message.slice(0, 500) }
-        }
-      }
+      const reply = await this.answer(protocol, conn, handler, req)
       // A pushed chunk's frame goes back to the pool once its handler has settled (see Handler).
       // Only a put's: it is the one request that large in a swarm of 1 MiB chunks, its header
       // fields are decoded into copies, and its reply carries none of its bytes.
@@ -235,6 +220,24 @@ export class PeerRpc {
         stream.abort(err as Error)
         return
       }
+    }
+  }
+
+  /** The handler's reply to a valid request, or an error reply (other swarm settings, a failed handler). */
+  private async answer(protocol: string, conn: Connection, handler: Handler, req: Request): Promise<Reply> {
+    if (req.r !== this.settings.r || req.cs !== this.settings.cs) {
+      return {
+        t: 'err',
+        code: 'SETTINGS_MISMATCH',
+        msg: `swarm settings differ: this node has replicas=${this.settings.r} chunkSize=${this.settings.cs}, you sent replicas=${req.r} chunkSize=${req.cs}`,
+      }
+    }
+    try {
+      return await handler(contactFromPeerId(conn.remotePeer, req.addrs), req)
+    } catch (err) {
+      const e = err as Error & { code?: string }
+      this.log.error({ err, protocol, t: req.t }, 'handler failed')
+      return { t: 'err', code: e.code ?? 'INTERNAL', msg: e.message.slice(0, 500) }
     }
   }
 
