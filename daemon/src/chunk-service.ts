@@ -103,6 +103,9 @@ export class ChunkService extends EventEmitter<ChunkServiceEvents> {
     await this.rpc.serve(this.protocol, (from, req) => this.handle(from, req), MAX_INBOUND_CHUNK_STREAMS)
   }
 
+  /** Nothing to stop: the protocol handler goes with the libp2p node. */
+  stop(): void {}
+
   private isSelf(c: Contact): boolean {
     return c.peerId === this.self.peerId
   }

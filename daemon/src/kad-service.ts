@@ -70,6 +70,9 @@ export class KadService {
     await this.rpc.serve(this.protocol, (from, req) => this.handle(from, req), 64)
   }
 
+  /** Nothing to stop: the protocol handler goes with the libp2p node. */
+  stop(): void {}
+
   private handle(from: Contact, req: Request): Reply {
     switch (req.t) {
       case 'find':

@@ -76,6 +76,22 @@ export class MembershipService {
     this.membership.start()
   }
 
+  /** Stops membership's loops (a graceful leave, which already stopped them, comes first). */
+  stop(): void {
+    this.membership.stop()
+  }
+
+  /** A member that counts as present: alive, or suspected but not yet declared dead. */
+  isLiveMember(peerId: string): boolean {
+    const st = this.membership.get(peerId)?.state
+    return st === 'alive' || st === 'suspect'
+  }
+
+  /** A member that failed a probe and is not cleared yet. */
+  isSuspect(peerId: string): boolean {
+    return this.membership.get(peerId)?.state === 'suspect'
+  }
+
   private async inbound(stream: Stream, conn: Connection): Promise<void> {
     const reader = new FrameReader(stream, {
       maxFrameBytes: MAX_MESSAGE_BYTES,

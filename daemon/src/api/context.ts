@@ -1,0 +1,20 @@
+import type { Logger } from 'pino'
+import type { BlockReader } from '../block-reader.js'
+import type { BlockWriter } from '../block-writer.js'
+import type { Holders } from '../holders.js'
+
+/** What the file routes of the control API use (narrow, so a test can see what they touch). */
+export interface ApiContext {
+  log: Logger
+  chunkSize: number
+  /** joined the swarm: puts wait for it */
+  isReady(): boolean
+  reader: Pick<BlockReader, 'getBlock'>
+  writer: Pick<BlockWriter, 'putBlock' | 'pin'>
+  holders: Pick<Holders, 'find'>
+  /**
+   * A data block from reader.getBlock that its consumer is done with (no view of it is used
+   * afterwards): its memory may be reused for the next chunk fetched.
+   */
+  release(bytes: Uint8Array): void
+}
