@@ -290,7 +290,8 @@ export class ReplicaAdapter {
     this.timer = setTimeout(
       () => {
         this.wakeAt = undefined
-        this.input((now) => this.node.tick(now))
+        // a timer may fire a fraction of a millisecond early: the wake-up is for `at`
+        this.input((now) => this.node.tick(Math.max(now, at)))
       },
       Math.max(0, at - this.now()),
     ) // io-edge

@@ -108,7 +108,8 @@ export class ReadPlan {
 
   /** Time passed: hedge when the outstanding asks are older than hedgeAfterMs. */
   tick(now: number): ReadStep {
-    if (this._status === 'reading' && this.asked.size > 0 && now - this.lastAskAt >= this.hedgeAfterMs) {
+    // the same sum as hedgeAt: `now - lastAskAt >= hedgeAfterMs` can be false at now = hedgeAt
+    if (this._status === 'reading' && this.asked.size > 0 && now >= this.lastAskAt + this.hedgeAfterMs) {
       return this.fill(now, this.asked.size + 1)
     }
     return this.result([])
@@ -170,8 +171,14 @@ export class ReadPlan {
   }
 
   private result(ask: Contact[]): ReadStep {
+    // No hedge timer while `parallelism` asks are out: tick could ask no one, and a wake-up in the
+    // past would come back at once, forever (found by the simulation: a read spun until a frozen
+    // holder's request timed out). The next answer asks the next candidate.
     const hedgeAt =
-      this._status === 'reading' && this.asked.size > 0 && this.queue.length > 0
+      this._status === 'reading' &&
+      this.asked.size > 0 &&
+      this.asked.size < this.parallelism &&
+      this.queue.length > 0
         ? this.lastAskAt + this.hedgeAfterMs
         : undefined
     return { ask, status: this._status, hedgeAt }

@@ -37,7 +37,13 @@ describe('ReadPlan', () => {
     assert.deepEqual(p.tick(99).ask, [])
     const h = p.tick(100)
     assert.deepEqual(ids(h.ask), [order[1]])
+    assert.equal(
+      h.hedgeAt,
+      undefined,
+      'no wake-up while parallelism 2 is reached (it would come back at once)',
+    )
     assert.deepEqual(p.tick(500).ask, [], 'parallelism 2 reached')
+    assert.equal(p.tick(500).hedgeAt, undefined)
     assert.equal(p.found(order[1]!).status, 'found')
     assert.equal(p.miss(order[0]!, 'failed', 600).status, 'found', 'a late miss changes nothing')
   })
