@@ -263,6 +263,8 @@ export class ReplicaHealing {
         if (reply.have[j]) this.planner.confirmed(p.key, d.to.peerId)
         return !reply.have[j]
       })
+      // a confirmation may complete a placement: a stray copy can be dropped now
+      if (missing.length < part.length) this.requestPlan(t)
       const done = barrier(missing.length, t, () => this.deliverNext(d))
       for (const p of missing) this.pushes.push({ ...p, to: d.to, done })
       this.pump(t)
