@@ -59,7 +59,7 @@ export interface ChunkServiceInit {
 /** What the chunk service tells whoever keeps replicas (it calls no one back). */
 export interface ChunkServiceEvents {
   /** a chunk became durable here */
-  stored: [cid: CID]
+  stored: [cid: CID, size: number]
   /** a local copy turned out corrupt (now quarantined) */
   corrupt: [cid: CID]
   /** a peer said it holds these chunks (a `has` with `held`) */
@@ -145,7 +145,7 @@ export class ChunkService extends EventEmitter<ChunkServiceEvents> {
       this.incoming.delete(id)
     }
     this.metrics.chunksReceived.inc()
-    this.emit('stored', cid)
+    this.emit('stored', cid, data.byteLength)
     return { outcome: 'stored' }
   }
 

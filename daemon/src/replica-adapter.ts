@@ -90,7 +90,11 @@ interface ReadOp {
  * Date.now, here only). Nothing calls back into it: the chunk service emits events it listens to.
  */
 export class ReplicaAdapter {
-  private readonly c: ReplicaAdapterComponents
+  private readonly store: ChunkStore
+  private readonly chunks: ChunkService
+  private readonly kad: KadService
+  private readonly log: Logger
+  private readonly metrics: Metrics
   private readonly node: ReplicaNode
   /** the CID of every chunk the node may ask about (held here) */
   private readonly cids = new Map<string, CID>()
@@ -105,8 +109,12 @@ export class ReplicaAdapter {
   private dropped = 0
 
   constructor(components: ReplicaAdapterComponents, init: ReplicaAdapterInit) {
-    this.c = components
     const { self, store } = components
+    this.store = store
+    this.chunks = components.chunks
+    this.kad = components.kad
+    this.log = components.log
+    this.metrics = components.metrics
     this.node = new ReplicaNode({
       self,
       replicas: init.replicas,
@@ -127,12 +135,12 @@ export class ReplicaAdapter {
 
   /** Registers every chunk already on disk (after a restart) and starts listening. */
   async start(): Promise<void> {
-    const { chunks, kad, store } = this.c
+    const { chunks, kad, store } = this
     for await (const e of store.keys()) {
       this.cids.set(keyToHex(e.key), e.cid)
       this.node.stored(e.key, this.now(), { size: e.size })
     }
-    chunks.on('stored', (cid) => this.stored(cid))
+    chunks.on('stored', (cid, size) => this.stored(cid, size))
     chunks.on('corrupt', (cid) => this.forget(cid))
     chunks.on('peer-holds', (peerId, list) =>
       this.input((now) => this.node.peerHolds(peerId, list.map(keyForCid), now)),
@@ -191,7 +199,7 @@ export class ReplicaAdapter {
     }
     if (this.ops.has(id)) {
       const key = keyForCid(cid)
-      const local = this.c.kad.kad.closest(key, this.node.planner.replicas)
+      const local = this.kad.kad.closest(key, this.node.planner.replicas)
       this.input((now) => this.node.read(id, key, local, now))
     }
     return op.result.promise
@@ -199,23 +207,24 @@ export class ReplicaAdapter {
 
   /** The closest live nodes to key (a lookup, or the cached view of a small swarm). */
   async closest(key: Key): Promise<Contact[]> {
-    const kad = this.c.kad
+    const kad = this.kad
     const s = this.smallSwarm
     if (s !== undefined && this.now() - s.at < SMALL_SWARM_TTL_MS) {
       return sortByDistance([...s.contacts], (c) => c.key, key)
     }
     const r = await kad.lookup(key)
-    this.c.metrics.lookups.inc()
-    this.c.metrics.lookupHops.observe(r.hops)
+    this.metrics.lookups.inc()
+    this.metrics.lookupHops.observe(r.hops)
     this.smallSwarm =
       r.completed && r.closest.length < kad.kad.k ? { at: this.now(), contacts: r.closest } : undefined
     return r.closest
   }
 
   /** A chunk became durable here outside the chunk protocol (a pin, a restored copy). */
-  stored(cid: CID): void {
+  stored(cid: CID, size?: number): void {
     this.cids.set(keyToHex(keyForCid(cid)), cid)
-    this.input((now) => this.node.stored(keyForCid(cid), now))
+    // the size paces the repair of this chunk and counts its bytes when it is pushed
+    this.input((now) => this.node.stored(keyForCid(cid), now, size !== undefined ? { size } : {}))
   }
 
   /**
@@ -224,14 +233,14 @@ export class ReplicaAdapter {
    */
   localCopyBad(cid: CID, why: string): void {
     this.forget(cid)
-    this.c.metrics.chunksCorrupt.inc()
-    this.c.log.warn({ cid: cid.toString(), err: why }, 'local chunk unusable')
+    this.metrics.chunksCorrupt.inc()
+    this.log.warn({ cid: cid.toString(), err: why }, 'local chunk unusable')
   }
 
   /** Writes a good copy fetched from a replica back as ours (it was ours to hold). */
   async restoreLocalCopy(cid: CID, bytes: Uint8Array): Promise<void> {
-    await this.c.store.put(cid, bytes, { trusted: true })
-    this.stored(cid)
+    await this.store.put(cid, bytes, { trusted: true })
+    this.stored(cid, bytes.byteLength)
   }
 
   memberUp(c: Contact, opts: { ask: boolean }): void {
@@ -315,11 +324,11 @@ export class ReplicaAdapter {
         return
       case 'verify-local': {
         const cid = this.cids.get(keyToHex(a.key))
-        if (cid !== undefined) this.c.chunks.goodCopy(cid).catch(() => {})
+        if (cid !== undefined) this.chunks.goodCopy(cid).catch(() => {})
         return
       }
       case 'peer-failed':
-        this.c.kad.kad.reportFailure(a.to)
+        this.kad.kad.reportFailure(a.to)
         return
       default:
         this.answer(a)
@@ -336,7 +345,7 @@ export class ReplicaAdapter {
   }
 
   private async request(to: Contact, req: ReplicaRequest): Promise<ReplicaReply> {
-    const chunks = this.c.chunks
+    const chunks = this.chunks
     switch (req.t) {
       case 'has': {
         const cids = req.keys.map((k) => this.cidOf(k))
@@ -371,28 +380,25 @@ export class ReplicaAdapter {
     try {
       // Unverified, like a read served to a peer: the receiver hashes what it is sent and refuses
       // a mismatch (bad-chunk), and then we check our copy. One hash per copy, not two.
-      bytes = await this.c.store.get(cid, { verify: false })
+      bytes = await this.store.get(cid, { verify: false })
     } catch (err) {
-      this.c.log.warn(
-        { cid: cid.toString(), err: (err as Error).message },
-        'cannot read a chunk to replicate',
-      )
+      this.log.warn({ cid: cid.toString(), err: (err as Error).message }, 'cannot read a chunk to replicate')
       this.forget(cid)
       return { t: 'unreadable' }
     }
-    const r = await this.c.chunks.putTo(to, cid, bytes)
+    const r = await this.chunks.putTo(to, cid, bytes)
     if (r.outcome !== 'stored') return { t: 'refused', reason: r.reason }
-    this.c.metrics.repairs.inc({ reason })
+    this.metrics.repairs.inc({ reason })
     return { t: 'stored' }
   }
 
   private async getFrom(to: Contact, opId: number): Promise<ReplicaReply> {
     const op = this.ops.get(opId) as ReadOp | undefined
     if (op === undefined) return { t: 'failed', reason: 'read ended' }
-    const bytes = await this.c.chunks.getFrom(to, op.cid)
+    const bytes = await this.chunks.getFrom(to, op.cid)
     if (bytes === null) return { t: 'missing' }
     if (!bytesMatchCid(op.cid, bytes)) {
-      this.c.log.warn(
+      this.log.warn(
         { peer: to.peerId, cid: op.cid.toString() },
         'peer sent a chunk that does not match its CID',
       )
@@ -415,14 +421,14 @@ export class ReplicaAdapter {
 
   private async drop(key: Key): Promise<void> {
     const cid = this.cids.get(keyToHex(key))
-    if (cid === undefined || this.c.store.isPinned(cid)) return
+    if (cid === undefined || this.store.isPinned(cid)) return
     this.cids.delete(keyToHex(key))
     try {
-      await this.c.store.delete(cid)
+      await this.store.delete(cid)
       this.dropped++
-      this.c.log.debug({ cid: cid.toString() }, 'dropped a copy after its placement confirmed')
+      this.log.debug({ cid: cid.toString() }, 'dropped a copy after its placement confirmed')
     } catch (err) {
-      this.c.log.warn({ cid: cid.toString(), err: (err as Error).message }, 'drop failed')
+      this.log.warn({ cid: cid.toString(), err: (err as Error).message }, 'drop failed')
     }
   }
 
@@ -485,8 +491,8 @@ export class ReplicaAdapter {
     // our own copy: the reader may give `got` back to the reply pool while these pushes still send it
     const bytes = got.slice()
     for (const to of targets) {
-      this.c.metrics.repairs.inc({ reason: 'read-repair' })
-      this.c.chunks.putTo(to, cid, bytes).then(
+      this.metrics.repairs.inc({ reason: 'read-repair' })
+      this.chunks.putTo(to, cid, bytes).then(
         (r) => {
           if (r.outcome !== 'stored') return
           this.readRepairs++

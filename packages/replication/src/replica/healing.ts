@@ -30,6 +30,12 @@ const HANDOFF_STAGGER_MS = 2_000
  * at the cost of more has-requests during a repair.
  */
 const RECHECK_MS = 2_000
+/**
+ * A push whose "lacks it" answer is older than this asks again right before sending: when the
+ * receivers are slow (a loaded machine storing many copies), the eighth item of a group would
+ * otherwise go out on an answer many seconds old, after another holder had filled the gap.
+ */
+const ASK_FRESH_MS = 1_000
 /** A member that came up is asked about the chunks it should hold after this (its services start). */
 const MEMBER_UP_ASK_MS = 1_000
 
@@ -50,14 +56,20 @@ interface Item {
   key: Key
   reason: HealingReason
 }
-interface Delivery {
+interface Staggered {
   at: number
   to: Contact
   items: Item[]
-  next: number
+}
+interface Delivery {
+  to: Contact
+  /** items not yet asked about */
+  items: Item[]
 }
 interface Push extends Item {
   to: Contact
+  /** when the target last said it lacks the chunk */
+  askedAt: number
   done: (now: number) => void
 }
 
@@ -80,7 +92,10 @@ export class ReplicaHealing {
   private planAt: number | undefined
   private plannerWakeAt: number | undefined
   private readonly asks: { at: number; keys: Key[]; only: string }[] = []
-  private readonly waitingDeliveries: Delivery[] = []
+  /** replicates waiting out a handoff stagger */
+  private readonly staggered: Staggered[] = []
+  /** the delivery under way to each target */
+  private readonly deliveries = new Map<string, Delivery>()
   private readonly pushes: Push[] = []
   private pushing = false
   private pushWakeAt: number | undefined
@@ -172,7 +187,7 @@ export class ReplicaHealing {
   nextWakeAt(): number | undefined {
     const times = [this.freshAt, this.recheckAt, this.planAt, this.plannerWakeAt, this.pushWakeAt]
     for (const a of this.asks) times.push(a.at)
-    for (const d of this.waitingDeliveries) times.push(d.at)
+    for (const g of this.staggered) times.push(g.at)
     let t: number | undefined
     for (const x of times) if (x !== undefined && (t === undefined || x < t)) t = x
     return t
@@ -206,7 +221,7 @@ export class ReplicaHealing {
 
   /** Replicates grouped by target and stagger; drops emitted as they come. */
   private execute(actions: readonly HealingAction[], now: number): void {
-    const groups = new Map<string, Delivery>()
+    const groups = new Map<string, Staggered>()
     for (const a of actions) {
       if (a.type === 'drop') {
         this.sizes.delete(keyToHex(a.key))
@@ -215,11 +230,11 @@ export class ReplicaHealing {
       }
       const delay = a.reason === 'handoff' && !a.urgent ? HANDOFF_STAGGER_MS * this.nearerHolders(a.key) : 0
       const id = `${a.to.peerId}/${delay}`
-      const g = groups.get(id) ?? { at: now + delay, to: a.to, items: [], next: 0 }
+      const g = groups.get(id) ?? { at: now + delay, to: a.to, items: [] }
       groups.set(id, g)
       g.items.push({ key: a.key, reason: a.reason })
     }
-    this.waitingDeliveries.push(...groups.values())
+    this.staggered.push(...groups.values())
     this.startDueDeliveries(now)
   }
 
@@ -235,12 +250,27 @@ export class ReplicaHealing {
   }
 
   private startDueDeliveries(now: number): void {
-    for (let i = this.waitingDeliveries.length - 1; i >= 0; i--) {
-      const d = this.waitingDeliveries[i]!
-      if (d.at > now) continue
-      this.waitingDeliveries.splice(i, 1)
-      this.deliverNext(d)
+    for (let i = this.staggered.length - 1; i >= 0; i--) {
+      const g = this.staggered[i]!
+      if (g.at > now) continue
+      this.staggered.splice(i, 1)
+      this.deliver(g.to, g.items)
     }
+  }
+
+  /**
+   * One delivery per target at a time: items for a target that is being served join its queue,
+   * so a push waits behind at most one push per target, and the ask before it stays recent.
+   */
+  private deliver(to: Contact, items: readonly Item[]): void {
+    const d = this.deliveries.get(to.peerId)
+    if (d !== undefined) {
+      d.items.push(...items)
+      return
+    }
+    const fresh: Delivery = { to, items: [...items] }
+    this.deliveries.set(to.peerId, fresh)
+    this.deliverNext(fresh)
   }
 
   /**
@@ -249,9 +279,11 @@ export class ReplicaHealing {
    * (or is sending) is not sent twice.
    */
   private deliverNext(d: Delivery): void {
-    const part = d.items.slice(d.next, d.next + HAVE_GROUP)
-    d.next += part.length
-    if (part.length === 0) return
+    const part = d.items.splice(0, HAVE_GROUP)
+    if (part.length === 0) {
+      this.deliveries.delete(d.to.peerId)
+      return
+    }
     const keys = part.map((p) => p.key)
     this.out.send(d.to, { t: 'has', keys }, (reply, t) => {
       if (reply.t !== 'have' || reply.have.length !== keys.length) {
@@ -265,10 +297,20 @@ export class ReplicaHealing {
       })
       // a confirmation may complete a placement: a stray copy can be dropped now
       if (missing.length < part.length) this.requestPlan(t)
-      const done = barrier(missing.length, t, () => this.deliverNext(d))
-      for (const p of missing) this.pushes.push({ ...p, to: d.to, done })
-      this.pump(t)
+      this.pushInTurn(d, missing, t, t)
     })
+  }
+
+  /** The delivery's missing items go to the push queue one at a time, the next when the last was answered. */
+  private pushInTurn(d: Delivery, missing: readonly Item[], askedAt: number, now: number): void {
+    const [first, ...rest] = missing
+    if (first === undefined) {
+      this.deliverNext(d)
+      return
+    }
+    const done = (t: number) => this.pushInTurn(d, rest, askedAt, t)
+    this.pushes.push({ ...first, to: d.to, askedAt, done })
+    this.pump(now)
   }
 
   /** One push in flight, paced by the repair rate. */
@@ -286,16 +328,36 @@ export class ReplicaHealing {
         this.pushWakeAt = now + wait
         return
       }
-      this.bucket.tryTake(size)
       this.pushes.shift()
       this.pushing = true
-      this.out.send(p.to, { t: 'push', key: p.key, reason: p.reason }, (reply, t) => {
+      if (now - p.askedAt > ASK_FRESH_MS) this.askAgain(p, size)
+      else this.push(p, size)
+    }
+  }
+
+  /** The target's answer is stale (pushes ahead of this one were slow): ask it again first. */
+  private askAgain(p: Push, size: number): void {
+    this.out.send(p.to, { t: 'has', keys: [p.key] }, (reply, t) => {
+      if (reply.t === 'have' && reply.have[0] === true) {
+        this.planner.confirmed(p.key, p.to.peerId)
+        this.requestPlan(t)
         this.pushing = false
-        this.pushed(p, size, reply.t === 'refused' ? `refused:${reply.reason}` : reply.t, t)
         p.done(t)
         this.pump(t)
-      })
-    }
+        return
+      }
+      this.push(p, size)
+    })
+  }
+
+  private push(p: Push, size: number): void {
+    this.bucket.tryTake(size)
+    this.out.send(p.to, { t: 'push', key: p.key, reason: p.reason }, (reply, t) => {
+      this.pushing = false
+      this.pushed(p, size, reply.t === 'refused' ? `refused:${reply.reason}` : reply.t, t)
+      p.done(t)
+      this.pump(t)
+    })
   }
 
   private pushed(p: Push, size: number, outcome: string, now: number): void {

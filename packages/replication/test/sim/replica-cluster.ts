@@ -176,7 +176,10 @@ export class ReplicaCluster {
       if (set.size === 0) this.lost++
     }
     if (opts.wipe) r.disk.clear()
-    this.sim.clock.setTimer(this.opts.detectMs ?? 5_000, () => this.announce(r.contact, false))
+    // a host back before its death was detected refuted it (its new incarnation outranks it)
+    this.sim.clock.setTimer(this.opts.detectMs ?? 5_000, () => {
+      if (!r.alive) this.announce(r.contact, false)
+    })
   }
 
   /** Brings a crashed host back with the same identity and what its disk kept. */
