@@ -1,0 +1,35 @@
+/** Keys are UTF-8 strings of at most this many bytes (issue 21). */
+export const MAX_KEY_BYTES = 1024
+
+/** Values are at most this many bytes (1 MiB). */
+export const MAX_VALUE_BYTES = 1 << 20
+
+/**
+ * How many of a key's latest effects its state remembers (version and the operation that made it).
+ * A proposer whose accept may have landed looks itself up there before it retries, so a retried
+ * operation takes effect once. More: retries stay exact under heavier contention, at ~40 bytes per
+ * entry in every stored state; an operation whose effect scrolled out is answered unavailable.
+ */
+export const EFFECT_LOG_LENGTH = 8
+
+/** A proposer id (the ballot tie-breaker and effect tag prefix) is at most this many bytes. */
+export const MAX_PROPOSER_ID_BYTES = 256
+
+/** A request gets no answer later than this after it was submitted: it is then `unavailable`. */
+export const DEFAULT_DEADLINE_MS = 2_000
+
+/**
+ * A phase (prepare or accept) waits this long for a quorum before it starts over with a higher
+ * ballot. Longer: fewer needless retries on a slow disk; shorter: a lost message costs less.
+ */
+export const DEFAULT_ATTEMPT_TIMEOUT_MS = 250
+
+/**
+ * A round beaten by a higher ballot waits a random time in [0, min(max, base·2^attempt)) before it
+ * starts over, so dueling proposers drift apart (CASPaxos has no leader to stop the duel).
+ */
+export const DEFAULT_BACKOFF_BASE_MS = 2
+export const DEFAULT_BACKOFF_MAX_MS = 64
+
+/** Rounds a request may start before it is answered `unavailable` (with its deadline, a bound). */
+export const DEFAULT_MAX_ATTEMPTS = 16
