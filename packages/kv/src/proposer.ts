@@ -1,0 +1,425 @@
+/**
+ * KvProposer: the proposer side of CASPaxos (Rystsov 2018) — a leaderless Paxos register per key —
+ * for the requests of one node, as a deterministic state machine (sans-I/O). Any node may propose
+ * for any key; there is no leader to elect or lose.
+ *
+ * ## Contract
+ *
+ * Input — each call passes the current time `now` (ms, any monotonic origin):
+ * - `submit(op, request, now)`: a client request (`put`, `get`, `delete`, `cas`); `op` names it
+ *   and must be unique among requests in flight.
+ * - `replied(id, reply, now)`: the answer to `send` action `id` — at most once per id. A request
+ *   that failed outright may be answered `{t:'failed'}` (faster than waiting); one that is never
+ *   answered is covered by the attempt timeout. Replies to an attempt already over are ignored
+ *   (false is returned).
+ * - `tick(now)` whenever `nextWakeAt()` has come.
+ * - `setConfig(config, now)`: the group changed (a `stale` reply with a newer epoch does it too).
+ *
+ * Output — `takeActions()` after any input: `send {id, to, msg}` (a prepare or accept for one
+ * acceptor) and `done {op, answer}` (exactly one per submitted op). `nextWakeAt()` is when to call
+ * `tick` next (undefined: nothing waits). Nothing here reads a clock, sets a timer, awaits I/O or
+ * draws a random number of its own (randomness for backoff is the injected `Random`).
+ *
+ * ## A round (one attempt)
+ * 1. prepare(b) to every member, b a fresh ballot above every counter seen;
+ * 2. on promises from `prepareQuorum` members: take the state accepted under the highest ballot
+ *    among them (absent at version 0 if none), apply the request's change function to it
+ *    (register.ts; a get is the identity) and send accept(b, new state) to every member;
+ * 3. on `accepted` from `acceptQuorum` members: answer. A read is a full round too, so it is
+ *    linearizable: it makes what it returns chosen before it returns it.
+ * An attempt that cannot reach its quorum (refusals from more than n − q members, or no quorum
+ * within `attemptTimeoutMs`) starts over with a higher ballot after a random backoff, up to
+ * `maxAttempts`, until `deadlineMs` after submit; then the answer is `unavailable`, with
+ * `acceptSent` saying whether the request may still take effect (indeterminate) or surely not.
+ *
+ * ## Retrying without taking effect twice
+ * Once an accept has left, its state may become part of the key's history even though the attempt
+ * failed: a later round of anybody may pick it up. Re-applying the change on retry would then make
+ * one put two effects. So every effect is tagged with its operation (`${id}#${op}`) in the state's
+ * effect log (register.ts), and a retry first looks there for the versions its own accepts would
+ * have made: found — the request already took effect at that version, and the retry only makes the
+ * state it read chosen before answering ok at that version; not made by it — it applies the change
+ * anew; scrolled out of the log — the outcome is unknown and the answer is `unavailable`
+ * (acceptSent). Paxos makes a key's history a single chain, so at most one of a request's
+ * accepts ever joins it.
+ *
+ * ## Invariants
+ * - Ballots this proposer makes strictly increase and are unique to it (its id breaks ties; the id
+ *   must be unique per process incarnation).
+ * - An answer other than `unavailable`/`invalid` is given only after `acceptQuorum` members made
+ *   its state durable; with quorums that intersect (prepareQuorum + acceptQuorum > members, the
+ *   default majorities) every later round reads that state or one made from it.
+ */
+import type { Random } from '@swarmstore/core'
+import { type Ballot, compareBallots } from './ballot.js'
+import { checkConfig, type GroupConfig, majority } from './config.js'
+import {
+  DEFAULT_ATTEMPT_TIMEOUT_MS,
+  DEFAULT_BACKOFF_BASE_MS,
+  DEFAULT_BACKOFF_MAX_MS,
+  DEFAULT_DEADLINE_MS,
+  DEFAULT_MAX_ATTEMPTS,
+  MAX_PROPOSER_ID_BYTES,
+} from './constants.js'
+import { KvConfigError, type KvInputError, type KvInputErrorCode } from './errors.js'
+import { checkExpect, checkKey, checkValue, utf8Length } from './limits.js'
+import { type Accepted, type KvMessage, type KvReply, parseKvReply } from './messages.js'
+import {
+  ABSENT,
+  applyRequest,
+  type Change,
+  effectAt,
+  type KvRequest,
+  type KvState,
+  oldestLogged,
+  type RegisterAnswer,
+} from './register.js'
+
+export type KvAnswer =
+  | RegisterAnswer
+  /** No quorum in time. `acceptSent`: the request may still take effect (else it surely did not). */
+  | { readonly t: 'unavailable'; readonly reason: string; readonly acceptSent: boolean }
+  /** Refused before anything was sent. */
+  | { readonly t: 'invalid'; readonly code: KvInputErrorCode; readonly message: string }
+
+/** What `replied` takes: an acceptor's reply, or the adapter's word that none will come. */
+export type ProposerReply = KvReply | { readonly t: 'failed'; readonly reason: string }
+
+export type ProposerAction =
+  | { readonly type: 'send'; readonly id: number; readonly to: string; readonly msg: KvMessage }
+  | { readonly type: 'done'; readonly op: number; readonly answer: KvAnswer }
+
+export interface KvProposerInit {
+  /** Unique per process incarnation (e.g. peer id + a boot nonce); ballots and effect tags carry it. */
+  id: string
+  config: GroupConfig
+  /** Draws the backoff delays. */
+  random: Random
+  /** default DEFAULT_DEADLINE_MS (2 s) */
+  deadlineMs?: number
+  /** default DEFAULT_ATTEMPT_TIMEOUT_MS */
+  attemptTimeoutMs?: number
+  /** default DEFAULT_BACKOFF_BASE_MS */
+  backoffBaseMs?: number
+  /** default DEFAULT_BACKOFF_MAX_MS */
+  backoffMaxMs?: number
+  /** default DEFAULT_MAX_ATTEMPTS */
+  maxAttempts?: number
+  /** Promises needed; default a majority of the members. */
+  prepareQuorum?: number
+  /**
+   * Acceptances needed; default a majority. Safe only when prepareQuorum + acceptQuorum exceeds
+   * the member count: the knob exists so a test can build the broken variant and see it caught.
+   */
+  acceptQuorum?: number
+}
+
+export interface KvProposerStats {
+  inFlight: number
+  attempts: number
+  retries: number
+  /** retries that found their own earlier accept in the key's history */
+  recovered: number
+  unavailable: number
+}
+
+type Phase = 'prepare' | 'accept' | 'wait'
+
+interface Round {
+  readonly op: number
+  readonly req: KvRequest
+  readonly tag: string
+  readonly deadline: number
+  attempts: number
+  phase: Phase
+  /** attempt timeout (prepare/accept) or end of backoff (wait) */
+  wakeAt: number
+  ballot: Ballot
+  ids: number[]
+  promises: number
+  highest: Accepted | undefined
+  acks: number
+  refusals: number
+  /** some acceptor had promised a higher ballot (contention, not unreachability) */
+  beaten: boolean
+  change: Change | undefined
+  /** the versions this request's effecting accepts would have made */
+  tried: number[]
+  acceptSent: boolean
+}
+
+export class KvProposer {
+  readonly id: string
+  private config: GroupConfig
+  private readonly random: Random
+  private readonly deadlineMs: number
+  private readonly attemptTimeoutMs: number
+  private readonly backoffBaseMs: number
+  private readonly backoffMaxMs: number
+  private readonly maxAttempts: number
+  private readonly quorums: { prepare?: number; accept?: number }
+  private readonly rounds = new Map<number, Round>()
+  private readonly inFlight = new Map<number, { round: Round; phase: Phase }>()
+  private queue: ProposerAction[] = []
+  private maxCounter = 0
+  private nextId = 1
+  private readonly counts = { attempts: 0, retries: 0, recovered: 0, unavailable: 0 }
+
+  constructor(init: KvProposerInit) {
+    const idBytes = utf8Length(init.id)
+    if (idBytes === undefined || idBytes === 0 || idBytes > MAX_PROPOSER_ID_BYTES) {
+      throw new KvConfigError(`a proposer id is 1 to ${MAX_PROPOSER_ID_BYTES} bytes of UTF-8`)
+    }
+    this.id = init.id
+    this.random = init.random
+    this.deadlineMs = init.deadlineMs ?? DEFAULT_DEADLINE_MS
+    this.attemptTimeoutMs = init.attemptTimeoutMs ?? DEFAULT_ATTEMPT_TIMEOUT_MS
+    this.backoffBaseMs = init.backoffBaseMs ?? DEFAULT_BACKOFF_BASE_MS
+    this.backoffMaxMs = init.backoffMaxMs ?? DEFAULT_BACKOFF_MAX_MS
+    this.maxAttempts = init.maxAttempts ?? DEFAULT_MAX_ATTEMPTS
+    this.quorums = {
+      ...(init.prepareQuorum !== undefined ? { prepare: init.prepareQuorum } : {}),
+      ...(init.acceptQuorum !== undefined ? { accept: init.acceptQuorum } : {}),
+    }
+    this.config = init.config
+    this.checkGroup(init.config)
+  }
+
+  get group(): GroupConfig {
+    return this.config
+  }
+
+  submit(op: number, req: KvRequest, now: number): void {
+    if (this.rounds.has(op)) throw new KvConfigError(`operation ${op} is already in flight`)
+    const error = checkRequest(req)
+    if (error) {
+      this.queue.push({
+        type: 'done',
+        op,
+        answer: { t: 'invalid', code: error.code, message: error.message },
+      })
+      return
+    }
+    const round: Round = {
+      op,
+      req,
+      tag: `${this.id}#${op}`,
+      deadline: now + this.deadlineMs,
+      attempts: 0,
+      phase: 'wait',
+      wakeAt: now,
+      ballot: { counter: 0, proposer: this.id },
+      ids: [],
+      promises: 0,
+      highest: undefined,
+      acks: 0,
+      refusals: 0,
+      beaten: false,
+      change: undefined,
+      tried: [],
+      acceptSent: false,
+    }
+    this.rounds.set(op, round)
+    this.prepare(round, now)
+  }
+
+  replied(id: number, raw: ProposerReply, now: number): boolean {
+    const sent = this.inFlight.get(id)
+    if (sent === undefined) return false
+    this.inFlight.delete(id)
+    const { round, phase } = sent
+    const reply: ProposerReply =
+      raw.t === 'failed' ? raw : (parseKvReply(raw) ?? { t: 'failed', reason: 'malformed' })
+    this.observe(reply)
+    if (reply.t === 'stale' && reply.config.epoch > this.config.epoch) {
+      this.setConfig(reply.config, now)
+      return true
+    }
+    if (phase === 'prepare' && reply.t === 'promise' && compareBallots(reply.ballot, round.ballot) === 0) {
+      round.promises++
+      const a = reply.accepted
+      if (a && (round.highest === undefined || compareBallots(a.ballot, round.highest.ballot) > 0))
+        round.highest = a
+      if (round.promises >= this.prepareQuorum) this.accept(round, now)
+      return true
+    }
+    if (phase === 'accept' && reply.t === 'accepted' && compareBallots(reply.ballot, round.ballot) === 0) {
+      round.acks++
+      if (round.acks >= this.acceptQuorum) this.finish(round, round.change!.answer)
+      return true
+    }
+    round.refusals++
+    if (reply.t === 'reject') round.beaten = true
+    const quorum = phase === 'prepare' ? this.prepareQuorum : this.acceptQuorum
+    if (round.refusals > this.config.members.length - quorum) this.retry(round, now)
+    return true
+  }
+
+  tick(now: number): void {
+    for (const round of [...this.rounds.values()]) {
+      if (round.wakeAt > now) continue
+      if (now >= round.deadline) this.giveUp(round, 'no quorum before the deadline')
+      else if (round.phase === 'wait') this.prepare(round, now)
+      else this.retry(round, now)
+    }
+  }
+
+  /** Adopts a newer group configuration; attempts under the old one start over. */
+  setConfig(config: GroupConfig, now: number): void {
+    if (config.epoch <= this.config.epoch) return
+    this.checkGroup(config)
+    this.config = config
+    for (const round of [...this.rounds.values()]) if (round.phase !== 'wait') this.retry(round, now)
+  }
+
+  takeActions(): ProposerAction[] {
+    const out = this.queue
+    this.queue = []
+    return out
+  }
+
+  nextWakeAt(): number | undefined {
+    let t: number | undefined
+    for (const r of this.rounds.values()) if (t === undefined || r.wakeAt < t) t = r.wakeAt
+    return t
+  }
+
+  stats(): KvProposerStats {
+    return { inFlight: this.rounds.size, ...this.counts }
+  }
+
+  private get prepareQuorum(): number {
+    return this.quorums.prepare ?? majority(this.config.members.length)
+  }
+
+  private get acceptQuorum(): number {
+    return this.quorums.accept ?? majority(this.config.members.length)
+  }
+
+  private checkGroup(config: GroupConfig): void {
+    checkConfig(config)
+    const n = config.members.length
+    for (const q of [this.quorums.prepare, this.quorums.accept]) {
+      if (q !== undefined && !(Number.isInteger(q) && q >= 1 && q <= n)) {
+        throw new KvConfigError(`a quorum must be an integer in [1, ${n}], got ${q}`)
+      }
+    }
+  }
+
+  /** Counters seen in replies: the next ballot goes above all of them. */
+  private observe(reply: ProposerReply): void {
+    const b =
+      reply.t === 'reject' ? reply.promised : reply.t === 'promise' ? reply.accepted?.ballot : undefined
+    if (b !== undefined && b.counter > this.maxCounter) this.maxCounter = b.counter
+  }
+
+  private prepare(round: Round, now: number): void {
+    this.counts.attempts++
+    round.attempts++
+    round.ballot = { counter: ++this.maxCounter, proposer: this.id }
+    round.promises = 0
+    round.highest = undefined
+    round.refusals = 0
+    round.beaten = false
+    this.broadcast(round, 'prepare', {
+      t: 'prepare',
+      epoch: this.config.epoch,
+      key: round.req.key,
+      ballot: round.ballot,
+    })
+    round.wakeAt = Math.min(round.deadline, now + this.attemptTimeoutMs)
+  }
+
+  private accept(round: Round, now: number): void {
+    const base = round.highest?.state ?? ABSENT
+    const change = this.changeFor(round, base)
+    if (change === undefined) {
+      this.giveUp(round, 'outcome unknown: its earlier accept scrolled out of the effect log')
+      return
+    }
+    round.change = change
+    round.acks = 0
+    round.refusals = 0
+    round.acceptSent = true
+    const state = change.state
+    this.broadcast(round, 'accept', {
+      t: 'accept',
+      epoch: this.config.epoch,
+      key: round.req.key,
+      ballot: round.ballot,
+      state,
+    })
+    round.wakeAt = Math.min(round.deadline, now + this.attemptTimeoutMs)
+  }
+
+  /**
+   * The change this attempt proposes on `base`: the request applied anew, or — when one of its own
+   * earlier accepts is in base's history — base unchanged with that effect's answer; undefined when
+   * the log no longer tells.
+   */
+  private changeFor(round: Round, base: KvState): Change | undefined {
+    const seen = round.tried.filter((v) => v <= base.version)
+    const mine = seen.find((v) => effectAt(base, v)?.by === round.tag)
+    if (mine !== undefined) {
+      this.counts.recovered++
+      return { state: base, answer: { t: 'ok', version: mine }, effect: false }
+    }
+    if (seen.some((v) => v < oldestLogged(base))) return undefined
+    const change = applyRequest(base, round.req, round.tag)
+    if (change.effect) round.tried.push(change.state.version)
+    return change
+  }
+
+  private broadcast(round: Round, phase: Phase, msg: KvMessage): void {
+    this.forget(round)
+    round.phase = phase
+    for (const to of this.config.members) {
+      const id = this.nextId++
+      round.ids.push(id)
+      this.inFlight.set(id, { round, phase })
+      this.queue.push({ type: 'send', id, to, msg })
+    }
+  }
+
+  /** This attempt failed: back off and start over, or give up at the deadline or attempt bound. */
+  private retry(round: Round, now: number): void {
+    this.forget(round)
+    const why = round.beaten ? 'contention: higher ballots kept winning' : 'no quorum of the group answered'
+    if (now >= round.deadline || round.attempts >= this.maxAttempts) {
+      const when = now >= round.deadline ? 'before the deadline' : `in ${round.attempts} attempts`
+      this.giveUp(round, `${why} ${when}`)
+      return
+    }
+    this.counts.retries++
+    const cap = Math.min(this.backoffMaxMs, this.backoffBaseMs * 2 ** round.attempts)
+    round.phase = 'wait'
+    round.wakeAt = Math.min(round.deadline, now + this.random.next() * cap)
+  }
+
+  private giveUp(round: Round, reason: string): void {
+    this.counts.unavailable++
+    this.finish(round, { t: 'unavailable', reason, acceptSent: round.acceptSent })
+  }
+
+  private finish(round: Round, answer: KvAnswer): void {
+    this.forget(round)
+    this.rounds.delete(round.op)
+    this.queue.push({ type: 'done', op: round.op, answer })
+  }
+
+  /** Replies to the attempt's messages are no longer wanted. */
+  private forget(round: Round): void {
+    for (const id of round.ids) this.inFlight.delete(id)
+    round.ids = []
+  }
+}
+
+function checkRequest(req: KvRequest): KvInputError | undefined {
+  const keyError = checkKey(req.key)
+  if (keyError) return keyError
+  if (req.t === 'put' || req.t === 'cas') {
+    const valueError = checkValue(req.value)
+    if (valueError) return valueError
+  }
+  return req.t === 'cas' ? checkExpect(req.expect) : undefined
+}
