@@ -10,7 +10,7 @@ export const MAX_VALUE_BYTES = 1 << 20
  * operation takes effect once. More: retries stay exact under heavier contention, at ~40 bytes per
  * entry in every stored state; an operation whose effect scrolled out is answered unavailable.
  */
-export const EFFECT_LOG_LENGTH = 8
+export const EFFECT_LOG_LENGTH = 16
 
 /** A proposer id (the ballot tie-breaker and effect tag prefix) is at most this many bytes. */
 export const MAX_PROPOSER_ID_BYTES = 256
@@ -25,11 +25,15 @@ export const DEFAULT_DEADLINE_MS = 2_000
 export const DEFAULT_ATTEMPT_TIMEOUT_MS = 250
 
 /**
- * A round beaten by a higher ballot waits a random time in [0, min(max, base·2^attempt)) before it
- * starts over, so dueling proposers drift apart (CASPaxos has no leader to stop the duel).
+ * A failed attempt waits a random time before it starts over, so dueling proposers drift apart
+ * (CASPaxos has no leader to stop the duel): uniform in [0, min(max, unit · max(1, 4 / attempt))),
+ * the unit twice the proposer's average phase time (one whole round of someone else's), at least
+ * the base. The window shrinks as a request keeps losing — aging, so the oldest request wins the
+ * next duel — where exponential growth would starve it behind fresh requests that do not wait
+ * (measured on the simulator: 5 proposers on one hot key, 4× fewer requests past the deadline).
  */
-export const DEFAULT_BACKOFF_BASE_MS = 2
-export const DEFAULT_BACKOFF_MAX_MS = 64
+export const DEFAULT_BACKOFF_BASE_MS = 1
+export const DEFAULT_BACKOFF_MAX_MS = 400
 
 /** Rounds a request may start before it is answered `unavailable` (with its deadline, a bound). */
-export const DEFAULT_MAX_ATTEMPTS = 16
+export const DEFAULT_MAX_ATTEMPTS = 32

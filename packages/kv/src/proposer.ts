@@ -134,6 +134,8 @@ interface Round {
   phase: Phase
   /** attempt timeout (prepare/accept) or end of backoff (wait) */
   wakeAt: number
+  /** when the current phase's messages left */
+  phaseAt: number
   ballot: Ballot
   ids: number[]
   promises: number
@@ -163,6 +165,8 @@ export class KvProposer {
   private queue: ProposerAction[] = []
   private maxCounter = 0
   private nextId = 1
+  /** average time from a phase's messages leaving to its quorum (EWMA), the backoff unit's base */
+  private phaseMs: number | undefined
   private readonly counts = { attempts: 0, retries: 0, recovered: 0, unavailable: 0 }
 
   constructor(init: KvProposerInit) {
@@ -208,6 +212,7 @@ export class KvProposer {
       attempts: 0,
       phase: 'wait',
       wakeAt: now,
+      phaseAt: now,
       ballot: { counter: 0, proposer: this.id },
       ids: [],
       promises: 0,
@@ -245,7 +250,10 @@ export class KvProposer {
     }
     if (phase === 'accept' && reply.t === 'accepted' && compareBallots(reply.ballot, round.ballot) === 0) {
       round.acks++
-      if (round.acks >= this.acceptQuorum) this.finish(round, round.change!.answer)
+      if (round.acks >= this.acceptQuorum) {
+        this.timePhase(round, now)
+        this.finish(round, round.change!.answer)
+      }
       return true
     }
     round.refusals++
@@ -321,12 +329,13 @@ export class KvProposer {
     round.highest = undefined
     round.refusals = 0
     round.beaten = false
-    this.broadcast(round, 'prepare', {
-      t: 'prepare',
-      epoch: this.config.epoch,
-      key: round.req.key,
-      ballot: round.ballot,
-    })
+    const { key } = round.req
+    this.broadcast(
+      round,
+      'prepare',
+      { t: 'prepare', epoch: this.config.epoch, key, ballot: round.ballot },
+      now,
+    )
     round.wakeAt = Math.min(round.deadline, now + this.attemptTimeoutMs)
   }
 
@@ -341,14 +350,14 @@ export class KvProposer {
     round.acks = 0
     round.refusals = 0
     round.acceptSent = true
-    const state = change.state
-    this.broadcast(round, 'accept', {
+    const msg = {
       t: 'accept',
       epoch: this.config.epoch,
       key: round.req.key,
       ballot: round.ballot,
-      state,
-    })
+      state: change.state,
+    }
+    this.broadcast(round, 'accept', msg as KvMessage, now)
     round.wakeAt = Math.min(round.deadline, now + this.attemptTimeoutMs)
   }
 
@@ -370,9 +379,10 @@ export class KvProposer {
     return change
   }
 
-  private broadcast(round: Round, phase: Phase, msg: KvMessage): void {
+  private broadcast(round: Round, phase: Phase, msg: KvMessage, now: number): void {
     this.forget(round)
     round.phase = phase
+    round.phaseAt = now
     for (const to of this.config.members) {
       const id = this.nextId++
       round.ids.push(id)
@@ -391,9 +401,16 @@ export class KvProposer {
       return
     }
     this.counts.retries++
-    const cap = Math.min(this.backoffMaxMs, this.backoffBaseMs * 2 ** round.attempts)
+    // an attempt that has lost more often waits less: the oldest request wins the next duel
+    const unit = Math.max(this.backoffBaseMs, 2 * (this.phaseMs ?? 0))
+    const cap = Math.min(this.backoffMaxMs, unit * Math.max(1, 4 / round.attempts))
     round.phase = 'wait'
     round.wakeAt = Math.min(round.deadline, now + this.random.next() * cap)
+  }
+
+  private timePhase(round: Round, now: number): void {
+    const ms = now - round.phaseAt
+    this.phaseMs = this.phaseMs === undefined ? ms : this.phaseMs + 0.2 * (ms - this.phaseMs)
   }
 
   private giveUp(round: Round, reason: string): void {
