@@ -7,8 +7,9 @@ export const MAX_VALUE_BYTES = 1 << 20
 /**
  * How many of a key's latest effects its state remembers (version and the operation that made it).
  * A proposer whose accept may have landed looks itself up there before it retries, so a retried
- * operation takes effect once. More: retries stay exact under heavier contention, at ~40 bytes per
- * entry in every stored state; an operation whose effect scrolled out is answered unavailable.
+ * operation takes effect once. More: retries stay exact under heavier contention, at the cost of
+ * a version and a tag (the proposer id and an op number) per entry in every stored state; an
+ * operation whose effect scrolled out is answered unavailable (outcome unknown).
  */
 export const EFFECT_LOG_LENGTH = 16
 
@@ -30,7 +31,8 @@ export const DEFAULT_ATTEMPT_TIMEOUT_MS = 250
  * the unit twice the proposer's average phase time (one whole round of someone else's), at least
  * the base. The window shrinks as a request keeps losing — aging, so the oldest request wins the
  * next duel — where exponential growth would starve it behind fresh requests that do not wait
- * (measured on the simulator: 5 proposers on one hot key, 4× fewer requests past the deadline).
+ * (on the simulator, 5 proposers on 1–5 hot keys without faults: 39 of 18,000 requests past the
+ * deadline against 253 with exponential growth).
  */
 export const DEFAULT_BACKOFF_BASE_MS = 1
 export const DEFAULT_BACKOFF_MAX_MS = 400
