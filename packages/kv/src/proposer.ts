@@ -245,7 +245,10 @@ export class KvProposer {
       const a = reply.accepted
       if (a && (round.highest === undefined || compareBallots(a.ballot, round.highest.ballot) > 0))
         round.highest = a
-      if (round.promises >= this.prepareQuorum) this.accept(round, now)
+      if (round.promises >= this.prepareQuorum) {
+        this.timePhase(round, now)
+        this.accept(round, now)
+      }
       return true
     }
     if (phase === 'accept' && reply.t === 'accepted' && compareBallots(reply.ballot, round.ballot) === 0) {
