@@ -5,7 +5,8 @@
  *
  * - for a peer: the bytes of `peerId.toMultihash()` (as libp2p's kad-dht does),
  * - for a chunk: the bytes of its CID's multihash (the codec is not part of the key, so the same
- *   bytes stored as raw or dag-cbor land on the same nodes only if their multihash is equal).
+ *   bytes stored as raw or dag-cbor land on the same nodes only if their multihash is equal),
+ * - for a key-value name: a domain prefix and the name's UTF-8 bytes (`keyForKvName`).
  *
  * Keys are 256-bit (32-byte) big-endian strings; distance is XOR, compared as unsigned integers.
  */
@@ -33,6 +34,17 @@ export function keyForPeer(peerId: HasMultihash): Key {
 
 export function keyForCid(cid: CID): Key {
   return keyFromMultihash(cid.multihash.bytes)
+}
+
+/**
+ * The key of a key-value entry (a name the user chose): SHA-256 over a domain prefix and the name's
+ * UTF-8 bytes. The prefix keeps names apart from CIDs: a CID's key hashes multihash bytes, which
+ * begin with a hash-function code, never with these bytes.
+ */
+export const KV_KEY_DOMAIN = 'swarmstore/kv\0'
+
+export function keyForKvName(name: string): Key {
+  return new Uint8Array(createHash('sha256').update(KV_KEY_DOMAIN).update(name, 'utf8').digest())
 }
 
 export function assertKey(k: Uint8Array): asserts k is Key {

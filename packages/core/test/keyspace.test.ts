@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { createHash } from 'node:crypto'
 import { peerIdFromString } from '@libp2p/peer-id'
 import fc from 'fast-check'
 import { CID } from 'multiformats/cid'
@@ -11,6 +12,7 @@ import {
   compareKeys,
   KEY_BITS,
   keyForCid,
+  keyForKvName,
   keyForPeer,
   keyFromHex,
   keyToHex,
@@ -94,5 +96,15 @@ describe('keyspace', () => {
 
   it('rejects malformed hex keys', () => {
     assert.throws(() => keyFromHex('zz'), /hex key/)
+  })
+
+  it('a key-value name has its own key: SHA-256 of a domain prefix and the UTF-8 name', async () => {
+    const expected = createHash('sha256').update('swarmstore/kv\0').update('config/leader').digest()
+    assert.deepEqual(Buffer.from(keyForKvName('config/leader')), expected)
+    assert.notDeepEqual(
+      Buffer.from(keyForKvName('config/leader')),
+      createHash('sha256').update('config/leader').digest(),
+    )
+    assert.deepEqual(keyForKvName('é'), keyForKvName('\u00e9'))
   })
 })
