@@ -142,6 +142,7 @@ export class ReplicaNode {
       planner: this.planner,
       repairBytesPerSecond: init.repairBytesPerSecond,
       chunkBytes: init.chunkBytes ?? 1 << 20,
+      handoffStaggerMs: init.staggerMs ?? REPAIR_STAGGER_MS,
       clock,
     })
     if (init.index !== undefined && (init.auditIntervalMs ?? 0) > 0) {

@@ -135,7 +135,11 @@ describe('ReplicaNode (the contract: events in with now, actions out, next wake-
     const p = bruteClosest(key, cs, 3)
     n.stored(key, 0, { knownHolders: p.slice(0, 2), fresh: false })
     n.tick(0)
-    assert.deepEqual(sends(n.takeActions()), [], 'a handoff waits 2 s per known holder nearer the key')
+    assert.deepEqual(
+      sends(n.takeActions()),
+      [],
+      'a handoff waits a repair stagger per known holder nearer the key',
+    )
     n.tick(n.nextWakeAt()!)
     const ask = sends(n.takeActions())
     assert.deepEqual(

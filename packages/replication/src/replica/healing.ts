@@ -20,11 +20,6 @@ const FRESH_MAX_MS = 30_000
 /** A fresh chunk's gaps are acted on after this even if its check never completed. */
 const CHECK_GATE_MS = FRESH_MAX_MS + 15_000
 /**
- * A non-urgent handoff waits this long per known holder nearer to the key than this node, so when
- * a join moves a placement the nearest holder sends and the others, asking first, find it there.
- */
-const HANDOFF_STAGGER_MS = 2_000
-/**
  * While this node waits out a stagger on some gaps it asks the gap members about them this often:
  * the holder whose turn came first may have filled them. Shorter closes gaps sooner in `status`,
  * at the cost of more has-requests during a repair.
@@ -49,6 +44,14 @@ export interface ReplicaHealingInit {
   repairBytesPerSecond: number
   /** the size pacing assumes for a chunk whose size it was not told */
   chunkBytes: number
+  /**
+   * A non-urgent handoff waits this long per known holder nearer to the key than this node. The
+   * holders inside the placement are nearer than a stray and fill a newcomer's gap in their repair
+   * turns (a repair stagger apart), so with the repair stagger here a stray sends only after every
+   * one of them had its turn: shorter makes a stray race them (two copies of one chunk to the
+   * newcomer, seen in fault 4), longer only delays the stray's drop.
+   */
+  handoffStaggerMs: number
   clock: { now(): number }
 }
 
@@ -228,7 +231,8 @@ export class ReplicaHealing {
         this.out.emit({ type: 'drop', key: a.key })
         continue
       }
-      const delay = a.reason === 'handoff' && !a.urgent ? HANDOFF_STAGGER_MS * this.nearerHolders(a.key) : 0
+      const delay =
+        a.reason === 'handoff' && !a.urgent ? this.init.handoffStaggerMs * this.nearerHolders(a.key) : 0
       const id = `${a.to.peerId}/${delay}`
       const g = groups.get(id) ?? { at: now + delay, to: a.to, items: [] }
       groups.set(id, g)
