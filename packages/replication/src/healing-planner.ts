@@ -208,6 +208,24 @@ export class HealingPlanner {
     this.dirty.add(keyToHex(key))
   }
 
+  /**
+   * A replicate to peerId will not be carried out: the member left the key's placement while the
+   * action waited (a stagger, a queue). It is planned again if it is still, or again, a gap.
+   */
+  abandoned(key: Key, peerId: string): void {
+    const h = this.held.get(keyToHex(key))
+    if (h === undefined) return
+    h.inFlight.delete(peerId)
+    this.dirty.add(keyToHex(key))
+  }
+
+  /** Whether peerId is in the key's placement (R closest eligible live members) and not known to hold it. */
+  isGap(key: Key, peerId: string): boolean {
+    const h = this.held.get(keyToHex(key))
+    if (h === undefined || h.confirmed.has(peerId)) return false
+    return this.placementOf(h).some((m) => m.peerId === peerId)
+  }
+
   /** A member joined or came back; call after adding it to the view. True if any held chunk is affected. */
   memberJoined(c: Contact): boolean {
     return this.touchNear(c.key)

@@ -283,7 +283,8 @@ export class ReplicaHealing {
    * (or is sending) is not sent twice.
    */
   private deliverNext(d: Delivery): void {
-    const part = d.items.splice(0, HAVE_GROUP)
+    let part: Item[] = []
+    while (part.length === 0 && d.items.length > 0) part = this.stillGaps(d.to, d.items.splice(0, HAVE_GROUP))
     if (part.length === 0) {
       this.deliveries.delete(d.to.peerId)
       return
@@ -305,6 +306,19 @@ export class ReplicaHealing {
     })
   }
 
+  /**
+   * The items whose target is still a gap now: a replicate decided before a stagger or a queue may
+   * point at a member another join has since pushed out of the placement (it would get a copy it
+   * drops at its next check). The others are handed back to the planner.
+   */
+  private stillGaps(to: Contact, items: Item[]): Item[] {
+    const gaps = items.filter((p) => this.planner.isGap(p.key, to.peerId))
+    if (gaps.length === items.length) return gaps
+    for (const p of items) if (!gaps.includes(p)) this.planner.abandoned(p.key, to.peerId)
+    this.requestPlan(this.init.clock.now())
+    return gaps
+  }
+
   /** The delivery's missing items go to the push queue one at a time, the next when the last was answered. */
   private pushInTurn(d: Delivery, missing: readonly Item[], askedAt: number, now: number): void {
     const [first, ...rest] = missing
@@ -321,7 +335,7 @@ export class ReplicaHealing {
   private pump(now: number): void {
     while (!this.pushing && this.pushes.length > 0) {
       const p = this.pushes[0]!
-      if (!this.planner.holds(p.key)) {
+      if (this.stillGaps(p.to, [p]).length === 0) {
         this.pushes.shift()
         p.done(now)
         continue
