@@ -3,7 +3,7 @@
 // expression, arrow, method, constructor, accessor) from its first line to its last, so a nested
 // closure counts in its parent as well as on its own. Prints each function over MAX_LINES and
 // startDaemon's length (the composition root has its own bound, MAX_START_DAEMON); exits 1 on either.
-//   node scripts/check-function-lengths.mjs [dir …]   (default: daemon/src)
+//   node scripts/check-function-lengths.mjs [dir …]   (default: daemon/src; the daemon's npm test also passes packages/replication/src, where its replica logic lives)
 import { readdirSync, readFileSync } from 'node:fs'
 import { dirname, join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
