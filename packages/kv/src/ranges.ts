@@ -14,7 +14,7 @@
  * target from the same live set, independently; a join or a death changes the target of only the
  * ranges where that member enters or leaves the top R (≈ R/n of them), so churn moves little.
  */
-import type { Key } from '@swarmstore/core'
+import { type Key, mix32 } from '@swarmstore/core'
 
 /** Ranges are named by the top RANGE_BITS of a key. */
 export const RANGE_BITS = 12
@@ -55,17 +55,7 @@ export function targetMembers(
 export function rendezvousScore(range: number, memberKey: Key): number {
   const a = ((memberKey[0]! << 24) | (memberKey[1]! << 16) | (memberKey[2]! << 8) | memberKey[3]!) >>> 0
   const b = ((memberKey[4]! << 24) | (memberKey[5]! << 16) | (memberKey[6]! << 8) | memberKey[7]!) >>> 0
-  return fmix32(fmix32(a ^ Math.imul(range + 1, 0x9e3779b1)) ^ b)
-}
-
-function fmix32(h: number): number {
-  let x = h >>> 0
-  x ^= x >>> 16
-  x = Math.imul(x, 0x85ebca6b)
-  x ^= x >>> 13
-  x = Math.imul(x, 0xc2b2ae35)
-  x ^= x >>> 16
-  return x >>> 0
+  return mix32(mix32(a ^ Math.imul(range + 1, 0x9e3779b1)) ^ b)
 }
 
 /** How many ranges each candidate is a target member of (for load reports and tests). */

@@ -3,7 +3,7 @@
  * Everybody computes this the same way from the same live set, so holders, uploaders and
  * repairers agree on where a chunk belongs without talking to each other.
  */
-import { type Contact, compareDistance, compareKeys, type Key } from '@swarmstore/core'
+import { type Contact, compareDistance, compareKeys, type Key, mix32 } from '@swarmstore/core'
 import { DEFAULT_REPLICAS } from './constants.js'
 import { checkReplicationOptions } from './errors.js'
 
@@ -78,16 +78,11 @@ export function rankAmong(selfKey: Key, key: Key, others: readonly Contact[]): n
  * every holder still computes the same order without talking to the others.
  */
 export function repairTurnScore(holder: Key, key: Key): number {
-  // FNV-1a over holder ⊕ key, then murmur3's finalizer so every input bit reaches every output bit
+  // FNV-1a over holder ⊕ key, then mix32 so every input bit reaches every output bit
   let h = 0x811c9dc5
   const n = Math.min(holder.length, key.length)
   for (let i = 0; i < n; i++) h = Math.imul(h ^ (holder[i]! ^ key[i]!), 0x01000193)
-  h ^= h >>> 16
-  h = Math.imul(h, 0x85ebca6b)
-  h ^= h >>> 13
-  h = Math.imul(h, 0xc2b2ae35)
-  h ^= h >>> 16
-  return h >>> 0
+  return mix32(h)
 }
 
 /** Whether holder `a` takes its turn before holder `b` for `key` (ties, never seen, by peer id). */

@@ -3,6 +3,10 @@
  * between two hosts), drawn from the seed by hashing the pair, so no O(n²) table is stored and the
  * latency does not depend on the order in which messages happen to be sent.
  */
+import { mix32 } from '@swarmstore/core'
+
+/** 32-bit avalanche mix, re-exported for the simulator's users (it lives in @swarmstore/core). */
+export { mix32 }
 
 export interface LatencyRange {
   minMs: number
@@ -11,14 +15,6 @@ export interface LatencyRange {
 
 /** Either a uniform range (default 10–100 ms) or a function of the two node ids. */
 export type LatencyModel = LatencyRange | ((from: string, to: string) => number)
-
-/** 32-bit avalanche mix (murmur3 finaliser). */
-export function mix32(x: number): number {
-  let h = x >>> 0
-  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b) >>> 0
-  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35) >>> 0
-  return (h ^ (h >>> 16)) >>> 0
-}
 
 /** Uniform [0, 1) for the unordered pair {i, j} under a seed. */
 export function pairUniform(seed: number, i: number, j: number): number {
