@@ -38,52 +38,105 @@
  */
 import { type Ballot, compareBallots, ZERO_BALLOT } from './ballot.js'
 import { checkConfig, type GroupConfig } from './config.js'
-import { KvInputError } from './errors.js'
+import { KvConfigError, KvInputError } from './errors.js'
 import { GroupCommit } from './group-commit.js'
-import { type Accepted, type KvMessage, type KvReply, parseKvMessage } from './messages.js'
+import {
+  type Accepted,
+  type KvMessage,
+  type KvReply,
+  parseKvMessage,
+  type SealedEntry,
+  type TransitionValue,
+} from './messages.js'
 
-/** The whole durable state of one key under one epoch: what `persist` writes and `restore` reads. */
-export interface AcceptorRecord {
+/** The durable state of one key of a range under one epoch. */
+export interface KeyRecord {
+  readonly t: 'key'
+  readonly range: number
   readonly epoch: number
   readonly key: string
   readonly promised: Ballot
   readonly accepted?: Accepted
 }
 
+/** The durable state of one range at this acceptor: its configuration and any move out of it. */
+export interface RangeRecord {
+  readonly t: 'range'
+  readonly range: number
+  /** the epoch this acceptor serves (or, when it is not among the members, where the range went) */
+  readonly config: GroupConfig
+  /** the move ballot promised for leaving config.epoch: the range's keys are frozen */
+  readonly sealed?: Ballot
+  /** a transition out of config.epoch accepted under `ballot` (maybe not chosen) */
+  readonly transition?: { readonly ballot: Ballot; readonly value: TransitionValue }
+  /** the chosen transition that brought the range to config.epoch (its keys start from its snapshot) */
+  readonly arrival?: { readonly from: number; readonly value: TransitionValue }
+}
+
+/** What `persist` writes and `restore` reads. */
+export type AcceptorRecord = KeyRecord | RangeRecord
+
 export type AcceptorAction =
   | { readonly type: 'persist'; readonly batch: number; readonly records: readonly AcceptorRecord[] }
   | { readonly type: 'reply'; readonly id: number; readonly reply: KvReply }
 
 export interface KvAcceptorInit {
-  config: GroupConfig
+  /** this acceptor's member id (its peer id): whether it is among a configuration's members */
+  id: string
   /** Every record found on disk, in write order. */
   restore?: Iterable<AcceptorRecord>
 }
 
 export interface KvAcceptorStats {
+  /** ranges this acceptor serves (it is among the members of their configuration) */
+  ranges: number
   keys: number
   promises: number
   accepts: number
   rejects: number
+  seals: number
+  installs: number
   batches: number
   records: number
   /** replies waiting for a write */
   waiting: number
 }
 
+/** A range as this acceptor serves it: its record and its keys' records at record.config.epoch. */
+export interface ServedRange {
+  readonly range: number
+  readonly config: GroupConfig
+  readonly keys: number
+  /** sealed for a move: its keys are refused until the move is installed */
+  readonly frozen: boolean
+}
+
 type Reply = { id: number; reply: KvReply }
 
+interface RangeState {
+  record: RangeRecord
+  keys: Map<string, KeyRecord>
+}
+
 export class KvAcceptor {
-  readonly config: GroupConfig
-  private readonly slots = new Map<string, AcceptorRecord>()
+  readonly id: string
+  private readonly ranges = new Map<number, RangeState>()
   private readonly commit: GroupCommit<AcceptorRecord, Reply>
   private queue: AcceptorAction[] = []
-  private readonly counts = { promises: 0, accepts: 0, rejects: 0, batches: 0, records: 0 }
+  private readonly counts = {
+    promises: 0,
+    accepts: 0,
+    rejects: 0,
+    seals: 0,
+    installs: 0,
+    batches: 0,
+    records: 0,
+  }
 
   constructor(init: KvAcceptorInit) {
-    checkConfig(init.config)
-    this.config = init.config
-    for (const r of init.restore ?? []) this.slots.set(slotOf(r.epoch, r.key), r)
+    if (init.id.length === 0) throw new KvConfigError('an acceptor needs an id')
+    this.id = init.id
+    this.restore(init.restore ?? [])
     this.commit = new GroupCommit(
       (batch, records) => {
         this.counts.batches++
@@ -94,17 +147,35 @@ export class KvAcceptor {
     )
   }
 
+  /**
+   * Genesis: this acceptor founds `range` under `config` (the swarm's first node founds every
+   * range with itself as the only member). Ignored (false) when the range is already known here.
+   */
+  found(range: number, config: GroupConfig): boolean {
+    checkConfig(config)
+    if (this.ranges.has(range)) return false
+    const record: RangeRecord = { t: 'range', range, config }
+    this.ranges.set(range, { record, keys: new Map() })
+    this.commit.change(rangeSlot(range), record)
+    this.commit.flush()
+    return true
+  }
+
   receive(id: number, msg: unknown, _now: number): void {
     const m = parseKvMessage(msg)
     if (m instanceof KvInputError) {
-      this.queue.push({ type: 'reply', id, reply: { t: 'invalid', code: m.code, message: m.message } })
+      this.reply(id, { t: 'invalid', code: m.code, message: m.message })
       return
     }
-    if (m.epoch !== this.config.epoch) {
-      this.queue.push({ type: 'reply', id, reply: { t: 'stale', config: this.config } })
-      return
+    if (m.t === 'install') this.install(id, m)
+    else {
+      const rs = this.ranges.get(m.range)
+      const refusal = refusalFor(rs, m, this.id)
+      if (refusal) this.reply(id, refusal)
+      else if (m.t === 'prepare' || m.t === 'accept') this.decide(id, rs!, m)
+      else if (m.t === 'seal') this.seal(id, rs!, m)
+      else this.accept(id, rs!, m)
     }
-    this.decide(id, m)
     this.commit.flush()
   }
 
@@ -122,18 +193,53 @@ export class KvAcceptor {
     return undefined
   }
 
+  /** The configuration this acceptor holds for `range` (served, or where it went), if any. */
+  configOf(range: number): GroupConfig | undefined {
+    return this.ranges.get(range)?.record.config
+  }
+
+  /** The ranges this acceptor serves (it is a member of their current configuration). */
+  *served(): IterableIterator<ServedRange> {
+    for (const [range, rs] of this.ranges) {
+      const { config, sealed } = rs.record
+      if (!config.members.includes(this.id)) continue
+      yield { range, config, keys: rs.keys.size, frozen: sealed !== undefined }
+    }
+  }
+
   /** The durable-or-pending record of a key (tests and diagnostics). */
-  record(key: string, epoch = this.config.epoch): AcceptorRecord | undefined {
-    return this.slots.get(slotOf(epoch, key))
+  record(range: number, key: string): KeyRecord | undefined {
+    return this.ranges.get(range)?.keys.get(key)
+  }
+
+  /** The durable-or-pending record of a range (tests and diagnostics). */
+  rangeRecord(range: number): RangeRecord | undefined {
+    return this.ranges.get(range)?.record
   }
 
   stats(): KvAcceptorStats {
-    return { keys: this.slots.size, ...this.counts, waiting: this.commit.waiting }
+    let keys = 0
+    let ranges = 0
+    for (const s of this.served()) {
+      ranges++
+      keys += s.keys
+    }
+    return { ranges, keys, ...this.counts, waiting: this.commit.waiting }
   }
 
-  private decide(id: number, m: KvMessage): void {
-    const slot = slotOf(m.epoch, m.key)
-    const cur = this.slots.get(slot) ?? { epoch: m.epoch, key: m.key, promised: ZERO_BALLOT }
+  private reply(id: number, reply: KvReply): void {
+    this.queue.push({ type: 'reply', id, reply })
+  }
+
+  private decide(id: number, rs: RangeState, m: KvMessage & { t: 'prepare' | 'accept' }): void {
+    const cur: KeyRecord = rs.keys.get(m.key) ?? {
+      t: 'key',
+      range: m.range,
+      epoch: m.epoch,
+      key: m.key,
+      promised: ZERO_BALLOT,
+    }
+    const slot = keySlot(m.range, m.key)
     const order = compareBallots(m.ballot, cur.promised)
     if (m.t === 'prepare' ? order <= 0 : order < 0) {
       this.counts.rejects++
@@ -141,28 +247,135 @@ export class KvAcceptor {
       this.commit.after(slot, { id, reply: { t: 'reject', promised: cur.promised } })
       return
     }
+    let next: KeyRecord
+    let reply: KvReply
     if (m.t === 'prepare') {
       this.counts.promises++
-      const next: AcceptorRecord = { ...cur, promised: m.ballot }
-      const reply: KvReply = cur.accepted
+      next = { ...cur, promised: m.ballot }
+      reply = cur.accepted
         ? { t: 'promise', ballot: m.ballot, accepted: cur.accepted }
         : { t: 'promise', ballot: m.ballot }
-      this.slots.set(slot, next)
-      this.commit.change(slot, next, { id, reply })
+    } else {
+      this.counts.accepts++
+      next = { ...cur, promised: m.ballot, accepted: { ballot: m.ballot, state: m.state } }
+      reply = { t: 'accepted', ballot: m.ballot }
+    }
+    rs.keys.set(m.key, next)
+    this.commit.change(slot, next, { id, reply })
+  }
+
+  /** A move's phase 1: promise the ballot, freeze the keys, answer with what was accepted. */
+  private seal(id: number, rs: RangeState, m: KvMessage & { t: 'seal' }): void {
+    const r = rs.record
+    if (r.sealed !== undefined && compareBallots(m.ballot, r.sealed) <= 0) {
+      this.commit.after(rangeSlot(m.range), { id, reply: { t: 'reject', promised: r.sealed } })
       return
     }
-    this.counts.accepts++
-    const next: AcceptorRecord = {
-      ...cur,
-      promised: m.ballot,
-      accepted: { ballot: m.ballot, state: m.state },
+    this.counts.seals++
+    const entries: SealedEntry[] = []
+    for (const k of rs.keys.values()) if (k.accepted) entries.push({ key: k.key, accepted: k.accepted })
+    const reply: KvReply = r.transition
+      ? { t: 'sealed', ballot: m.ballot, entries, transition: r.transition }
+      : { t: 'sealed', ballot: m.ballot, entries }
+    this.setRange(rs, { ...r, sealed: m.ballot }, { id, reply })
+  }
+
+  /** A move's phase 2: accept the transition unless a higher move ballot was promised. */
+  private accept(id: number, rs: RangeState, m: KvMessage & { t: 'commit' }): void {
+    const r = rs.record
+    if (r.sealed !== undefined && compareBallots(m.ballot, r.sealed) < 0) {
+      this.commit.after(rangeSlot(m.range), { id, reply: { t: 'reject', promised: r.sealed } })
+      return
     }
-    this.slots.set(slot, next)
-    this.commit.change(slot, next, { id, reply: { t: 'accepted', ballot: m.ballot } })
+    const transition = { ballot: m.ballot, value: m.value }
+    this.setRange(
+      rs,
+      { ...r, sealed: m.ballot, transition },
+      { id, reply: { t: 'committed', ballot: m.ballot } },
+    )
+  }
+
+  /**
+   * A chosen transition: serve its next configuration from its snapshot (a new member, or one that
+   * stays), or remember where the range went (a member that leaves). Already there or past: says so.
+   */
+  private install(id: number, m: KvMessage & { t: 'install' }): void {
+    const next = m.value.next
+    const rs = this.ranges.get(m.range)
+    if (rs !== undefined && rs.record.config.epoch >= next.epoch) {
+      this.commit.after(rangeSlot(m.range), { id, reply: { t: 'installed', epoch: rs.record.config.epoch } })
+      return
+    }
+    this.counts.installs++
+    const member = next.members.includes(this.id)
+    const record: RangeRecord = member
+      ? { t: 'range', range: m.range, config: next, arrival: { from: m.epoch, value: m.value } }
+      : { t: 'range', range: m.range, config: next }
+    const state: RangeState = { record, keys: member ? keysFrom(record) : new Map() }
+    this.ranges.set(m.range, state)
+    this.commit.change(rangeSlot(m.range), record, { id, reply: { t: 'installed', epoch: next.epoch } })
+  }
+
+  private setRange(rs: RangeState, record: RangeRecord, out: Reply): void {
+    rs.record = record
+    this.commit.change(rangeSlot(record.range), record, out)
+  }
+
+  private restore(records: Iterable<AcceptorRecord>): void {
+    const keyRecords: KeyRecord[] = []
+    for (const r of records) {
+      if (r.t === 'range') this.ranges.set(r.range, { record: r, keys: new Map() })
+      else keyRecords.push(r)
+    }
+    for (const rs of this.ranges.values()) rs.keys = keysFrom(rs.record)
+    for (const k of keyRecords) {
+      const rs = this.ranges.get(k.range)
+      if (rs !== undefined && rs.record.config.epoch === k.epoch) rs.keys.set(k.key, k)
+    }
   }
 }
 
-/** One map key per (epoch, key); the epoch's digits end at the first ':' so no two collide. */
-function slotOf(epoch: number, key: string): string {
-  return `${epoch}:${key}`
+/**
+ * Why `m` cannot be handled at this range now, if it cannot: the range is unknown here or held at
+ * an older epoch (`behind`), it moved past the request's epoch (`stale`, or for a move the chosen
+ * transition itself: `moved`), or — for a key — it is being moved (`frozen`).
+ */
+function refusalFor(rs: RangeState | undefined, m: KvMessage, self: string): KvReply | undefined {
+  if (rs === undefined) return { t: 'behind', epoch: 0 }
+  const { config, arrival, sealed } = rs.record
+  if (m.epoch > config.epoch || !config.members.includes(self)) {
+    return m.epoch > config.epoch ? { t: 'behind', epoch: config.epoch } : { t: 'stale', config }
+  }
+  if (m.epoch < config.epoch) {
+    if (m.t === 'seal' && arrival?.from === m.epoch) return { t: 'moved', value: arrival.value }
+    return { t: 'stale', config }
+  }
+  if ((m.t === 'prepare' || m.t === 'accept') && sealed !== undefined) return { t: 'frozen' }
+  return undefined
+}
+
+/** A range's keys as its arrival's snapshot starts them (accepted under the zero ballot). */
+function keysFrom(record: RangeRecord): Map<string, KeyRecord> {
+  const keys = new Map<string, KeyRecord>()
+  const { arrival, config, range } = record
+  if (arrival === undefined || arrival.value.next.epoch !== config.epoch) return keys
+  for (const e of arrival.value.snapshot) {
+    keys.set(e.key, {
+      t: 'key',
+      range,
+      epoch: config.epoch,
+      key: e.key,
+      promised: ZERO_BALLOT,
+      accepted: { ballot: ZERO_BALLOT, state: e.state },
+    })
+  }
+  return keys
+}
+
+function keySlot(range: number, key: string): string {
+  return `k${range}:${key}`
+}
+
+function rangeSlot(range: number): string {
+  return `r${range}`
 }

@@ -40,3 +40,15 @@ export const DEFAULT_BACKOFF_MAX_MS = 400
 
 /** Rounds a request may start before it is answered `unavailable` (with its deadline, a bound). */
 export const DEFAULT_MAX_ATTEMPTS = 32
+
+/** A group has at most this many members (R is 3 by default, 5 allowed). */
+export const MAX_GROUP_MEMBERS = 7
+
+/** A member id (a peer id) on the wire is at most this many characters. */
+export const MAX_MEMBER_ID_CHARS = 128
+
+/**
+ * A range's snapshot (a move's value) lists at most this many keys. The frame bound of the KV
+ * protocol limits the bytes; this bounds the work of parsing one.
+ */
+export const MAX_SNAPSHOT_ENTRIES = 1 << 20

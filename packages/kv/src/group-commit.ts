@@ -22,11 +22,11 @@ export class GroupCommit<R, Out> {
     private readonly release: (out: Out) => void,
   ) {}
 
-  /** `slot` is now `record`; `out` is released once that is durable. */
-  change(slot: string, record: R, out: Out): void {
+  /** `slot` is now `record`; `out` (if any) is released once that is durable. */
+  change(slot: string, record: R, out?: Out): void {
     this.open.set(slot, record)
     this.pendingIn.set(slot, this.openBatch)
-    this.hold(this.openBatch, out)
+    if (out !== undefined) this.hold(this.openBatch, out)
   }
 
   /** `out` shows `slot` as it is: released once the slot's latest change is durable (now if it is). */

@@ -1,13 +1,21 @@
 /**
- * The KV protocol between a proposer and a group's acceptors: two requests, five replies, and the
- * one parser that checks an incoming request before the acceptor looks at it. Sizes are bounded
+ * The KV protocol between proposers, movers and a range's acceptors: per-key requests (prepare,
+ * accept), a range's move (seal, commit, install), their replies, and the parsers that check
+ * every message before a state machine looks at it. Sizes are bounded
  * here (key, value, ids, effect log); the wire layer bounds the frame before it decodes.
  */
 import type { Ballot } from './ballot.js'
 import type { GroupConfig } from './config.js'
-import { EFFECT_LOG_LENGTH, MAX_PROPOSER_ID_BYTES } from './constants.js'
+import {
+  EFFECT_LOG_LENGTH,
+  MAX_GROUP_MEMBERS,
+  MAX_MEMBER_ID_CHARS,
+  MAX_PROPOSER_ID_BYTES,
+  MAX_SNAPSHOT_ENTRIES,
+} from './constants.js'
 import { KvInputError, type KvInputErrorCode, KvMalformedMessageError } from './errors.js'
 import { checkKey, checkValue, utf8Length } from './limits.js'
+import { RANGE_COUNT } from './ranges.js'
 import type { Effect, KvState } from './register.js'
 
 export interface Accepted {
@@ -15,17 +23,62 @@ export interface Accepted {
   readonly state: KvState
 }
 
+/** One key's state as a range's snapshot carries it from one configuration to the next. */
+export interface SnapshotEntry {
+  readonly key: string
+  readonly state: KvState
+}
+
+/** One key's highest accepted state at a sealed acceptor (the seal's answer lists them). */
+export interface SealedEntry {
+  readonly key: string
+  readonly accepted: Accepted
+}
+
+/**
+ * A range's move out of epoch `next.epoch − 1`: the next configuration and every key's state to
+ * start it with. One per epoch is ever chosen (it is the value of a Paxos instance among the
+ * leaving configuration's members).
+ */
+export interface TransitionValue {
+  readonly next: GroupConfig
+  readonly snapshot: readonly SnapshotEntry[]
+}
+
 export type KvMessage =
   /** Phase 1: promise to refuse every ballot below `ballot` for this key, and say what you accepted. */
-  | { readonly t: 'prepare'; readonly epoch: number; readonly key: string; readonly ballot: Ballot }
+  | {
+      readonly t: 'prepare'
+      readonly range: number
+      readonly epoch: number
+      readonly key: string
+      readonly ballot: Ballot
+    }
   /** Phase 2: accept `state` for this key under `ballot`, unless you promised a higher one. */
   | {
       readonly t: 'accept'
+      readonly range: number
       readonly epoch: number
       readonly key: string
       readonly ballot: Ballot
       readonly state: KvState
     }
+  /**
+   * A move's phase 1: stop serving the range's keys at `epoch` (from now on they are refused
+   * `frozen`), promise to refuse every move ballot below `ballot`, and answer with every key's
+   * accepted state and any transition accepted.
+   */
+  | { readonly t: 'seal'; readonly range: number; readonly epoch: number; readonly ballot: Ballot }
+  /** A move's phase 2: accept this transition out of `epoch` under `ballot`. */
+  | {
+      readonly t: 'commit'
+      readonly range: number
+      readonly epoch: number
+      readonly ballot: Ballot
+      readonly value: TransitionValue
+    }
+  /** A chosen transition out of `epoch`: serve `value.next` from `value.snapshot` (or leave). */
+  | { readonly t: 'install'; readonly range: number; readonly epoch: number; readonly value: TransitionValue }
 
 export type KvReply =
   /** The promise is durable; `accepted` is the highest-ballot state this acceptor accepted, if any. */
@@ -34,8 +87,25 @@ export type KvReply =
   | { readonly t: 'accepted'; readonly ballot: Ballot }
   /** Refused: this acceptor promised `promised`, above the request's ballot. Nothing changed. */
   | { readonly t: 'reject'; readonly promised: Ballot }
-  /** Refused: the request named another epoch than the acceptor's `config`. Nothing changed. */
+  /** Refused: the range has moved past the request's epoch; `config` is where it is now. */
   | { readonly t: 'stale'; readonly config: GroupConfig }
+  /** Refused: this acceptor does not serve the range at the request's epoch yet (not installed). */
+  | { readonly t: 'behind'; readonly epoch: number }
+  /** Refused: the range is being moved out of this epoch; try again shortly. */
+  | { readonly t: 'frozen' }
+  /** The seal is durable: the keys' accepted states and the transition accepted, if any. */
+  | {
+      readonly t: 'sealed'
+      readonly ballot: Ballot
+      readonly entries: readonly SealedEntry[]
+      readonly transition?: { readonly ballot: Ballot; readonly value: TransitionValue }
+    }
+  /** The transition is accepted (durably) under `ballot`. */
+  | { readonly t: 'committed'; readonly ballot: Ballot }
+  /** The range is installed at `epoch` (or this acceptor was already there or past). */
+  | { readonly t: 'installed'; readonly epoch: number }
+  /** The move out of the request's epoch was already chosen: this is it (install it elsewhere). */
+  | { readonly t: 'moved'; readonly value: TransitionValue }
   /** Refused as bad input. Nothing changed. */
   | { readonly t: 'invalid'; readonly code: KvInputErrorCode; readonly message: string }
 
@@ -46,16 +116,94 @@ const MAX_TAG_LENGTH = MAX_PROPOSER_ID_BYTES + 24
 export function parseKvMessage(m: unknown): KvMessage | KvInputError {
   if (typeof m !== 'object' || m === null) return bad('not an object')
   const o = m as Record<string, unknown>
-  if (o.t !== 'prepare' && o.t !== 'accept') return bad(`unknown type ${JSON.stringify(o.t)}`)
+  if (!isCount(o.range) || o.range >= RANGE_COUNT) return bad('range is not an integer in [0, 4096)')
   if (!isCount(o.epoch)) return bad('epoch is not an integer ≥ 0')
+  const at = { range: o.range, epoch: o.epoch }
+  switch (o.t) {
+    case 'prepare':
+    case 'accept':
+      return parseKeyMessage(o, at)
+    case 'seal': {
+      if (!isBallot(o.ballot)) return bad('ballot is not {counter, proposer}')
+      return { t: 'seal', ...at, ballot: copyBallot(o.ballot) }
+    }
+    case 'commit':
+    case 'install': {
+      const value = parseTransition(o.value)
+      if (value instanceof KvInputError) return value
+      if (value.next.epoch !== o.epoch + 1) return bad('a transition goes to the next epoch')
+      if (o.t === 'install') return { t: 'install', ...at, value }
+      if (!isBallot(o.ballot)) return bad('ballot is not {counter, proposer}')
+      return { t: 'commit', ...at, ballot: copyBallot(o.ballot), value }
+    }
+    default:
+      return bad(`unknown type ${JSON.stringify(o.t)}`)
+  }
+}
+
+function parseKeyMessage(
+  o: Record<string, unknown>,
+  at: { range: number; epoch: number },
+): KvMessage | KvInputError {
   const keyError = checkKey(o.key)
   if (keyError) return keyError
   if (!isBallot(o.ballot)) return bad('ballot is not {counter, proposer}')
-  const ballot = { counter: o.ballot.counter, proposer: o.ballot.proposer }
-  const base = { epoch: o.epoch, key: o.key as string, ballot }
+  const base = { ...at, key: o.key as string, ballot: copyBallot(o.ballot) }
   if (o.t === 'prepare') return { t: 'prepare', ...base }
   const state = parseState(o.state)
   return state instanceof KvInputError ? state : { t: 'accept', ...base, state }
+}
+
+/** A configuration as the wire carries it: an epoch and 1 to MAX_GROUP_MEMBERS distinct ids. */
+export function parseConfig(c: unknown): GroupConfig | undefined {
+  if (typeof c !== 'object' || c === null) return undefined
+  const { epoch, members } = c as Record<string, unknown>
+  if (!isCount(epoch) || !Array.isArray(members)) return undefined
+  if (members.length === 0 || members.length > MAX_GROUP_MEMBERS) return undefined
+  if (!members.every((m) => typeof m === 'string' && m.length > 0 && m.length <= MAX_MEMBER_ID_CHARS))
+    return undefined
+  if (new Set(members).size !== members.length) return undefined
+  return { epoch, members: [...(members as string[])] }
+}
+
+function parseTransition(v: unknown): TransitionValue | KvInputError {
+  if (typeof v !== 'object' || v === null) return bad('transition is not an object')
+  const o = v as Record<string, unknown>
+  const next = parseConfig(o.next)
+  if (next === undefined) return bad('transition has no valid next configuration')
+  const snapshot = parseEntries(
+    o.snapshot,
+    (e) => parseState(e.state),
+    (key, state) => ({ key, state }),
+  )
+  return snapshot instanceof KvInputError ? snapshot : { next, snapshot }
+}
+
+/** A bounded list of {key, …} entries with distinct valid keys, each parsed by `part`. */
+function parseEntries<P, E>(
+  list: unknown,
+  part: (e: Record<string, unknown>) => P | KvInputError,
+  make: (key: string, p: P) => E,
+): E[] | KvInputError {
+  if (!Array.isArray(list) || list.length > MAX_SNAPSHOT_ENTRIES) return bad('entries absent or too many')
+  const out: E[] = []
+  const seen = new Set<string>()
+  for (const e of list as unknown[]) {
+    if (typeof e !== 'object' || e === null) return bad('entry is not an object')
+    const o = e as Record<string, unknown>
+    const keyError = checkKey(o.key)
+    if (keyError) return keyError
+    if (seen.has(o.key as string)) return bad('a key twice in one snapshot')
+    seen.add(o.key as string)
+    const p = part(o)
+    if (p instanceof KvInputError) return p
+    out.push(make(o.key as string, p))
+  }
+  return out
+}
+
+function copyBallot(b: Ballot): Ballot {
+  return { counter: b.counter, proposer: b.proposer }
 }
 
 export function isBallot(b: unknown): b is Ballot {
@@ -104,8 +252,8 @@ function bad(why: string): KvMalformedMessageError {
 }
 
 /**
- * A reply as the proposer may trust it, or undefined when it is malformed (counted as no answer):
- * a faulty or hostile acceptor must not crash the proposer.
+ * A reply as the proposer or mover may trust it, or undefined when it is malformed (counted as no
+ * answer): a faulty or hostile acceptor must not crash them.
  */
 export function parseKvReply(r: unknown): KvReply | undefined {
   if (typeof r !== 'object' || r === null) return undefined
@@ -113,22 +261,29 @@ export function parseKvReply(r: unknown): KvReply | undefined {
   switch (o.t) {
     case 'promise': {
       if (!isBallot(o.ballot)) return undefined
-      if (o.accepted === undefined) return { t: 'promise', ballot: o.ballot }
-      const a = (o.accepted ?? {}) as Record<string, unknown>
-      const state = parseState(a.state)
-      if (!isBallot(a.ballot) || state instanceof KvInputError) return undefined
-      return { t: 'promise', ballot: o.ballot, accepted: { ballot: a.ballot, state } }
+      if (o.accepted === undefined) return { t: 'promise', ballot: copyBallot(o.ballot) }
+      const accepted = parseAccepted(o.accepted)
+      return accepted && { t: 'promise', ballot: copyBallot(o.ballot), accepted }
     }
     case 'accepted':
-      return isBallot(o.ballot) ? { t: 'accepted', ballot: o.ballot } : undefined
+    case 'committed':
+      return isBallot(o.ballot) ? { t: o.t, ballot: copyBallot(o.ballot) } : undefined
     case 'reject':
-      return isBallot(o.promised) ? { t: 'reject', promised: o.promised } : undefined
+      return isBallot(o.promised) ? { t: 'reject', promised: copyBallot(o.promised) } : undefined
     case 'stale': {
-      const c = (o.config ?? {}) as Record<string, unknown>
-      const members = c.members
-      if (!isCount(c.epoch) || !Array.isArray(members) || members.length === 0) return undefined
-      if (!members.every((m) => typeof m === 'string')) return undefined
-      return { t: 'stale', config: { epoch: c.epoch, members: [...(members as string[])] } }
+      const config = parseConfig(o.config)
+      return config && { t: 'stale', config }
+    }
+    case 'behind':
+    case 'installed':
+      return isCount(o.epoch) ? { t: o.t, epoch: o.epoch } : undefined
+    case 'frozen':
+      return { t: 'frozen' }
+    case 'sealed':
+      return parseSealed(o)
+    case 'moved': {
+      const value = parseTransition(o.value)
+      return value instanceof KvInputError ? undefined : { t: 'moved', value }
     }
     case 'invalid':
       return typeof o.code === 'string' && typeof o.message === 'string'
@@ -137,4 +292,27 @@ export function parseKvReply(r: unknown): KvReply | undefined {
     default:
       return undefined
   }
+}
+
+function parseAccepted(a: unknown): Accepted | undefined {
+  const o = (a ?? {}) as Record<string, unknown>
+  const state = parseState(o.state)
+  if (!isBallot(o.ballot) || state instanceof KvInputError) return undefined
+  return { ballot: copyBallot(o.ballot), state }
+}
+
+function parseSealed(o: Record<string, unknown>): KvReply | undefined {
+  if (!isBallot(o.ballot)) return undefined
+  const entries = parseEntries(
+    o.entries,
+    (e) => parseAccepted(e.accepted) ?? bad('entry without an accepted state'),
+    (key, accepted) => ({ key, accepted }),
+  )
+  if (entries instanceof KvInputError) return undefined
+  const ballot = copyBallot(o.ballot)
+  if (o.transition === undefined) return { t: 'sealed', ballot, entries }
+  const tr = (o.transition ?? {}) as Record<string, unknown>
+  const value = parseTransition(tr.value)
+  if (!isBallot(tr.ballot) || value instanceof KvInputError) return undefined
+  return { t: 'sealed', ballot, entries, transition: { ballot: copyBallot(tr.ballot), value } }
 }

@@ -88,11 +88,18 @@ export type ProposerReply = KvReply | { readonly t: 'failed'; readonly reason: s
 export type ProposerAction =
   | { readonly type: 'send'; readonly id: number; readonly to: string; readonly msg: KvMessage }
   | { readonly type: 'done'; readonly op: number; readonly answer: KvAnswer }
+  /** An acceptor said the range moved on: its newer configuration (for the node's ring map). */
+  | { readonly type: 'config'; readonly range: number; readonly config: GroupConfig }
+
+/** Where a request goes: the key's range and the configuration the caller knows for it. */
+export interface Target {
+  readonly range: number
+  readonly config: GroupConfig
+}
 
 export interface KvProposerInit {
   /** Unique per process incarnation (e.g. peer id + a boot nonce); ballots and effect tags carry it. */
   id: string
-  config: GroupConfig
   /** Draws the backoff delays. */
   random: Random
   /** default DEFAULT_DEADLINE_MS (2 s) */
@@ -130,6 +137,8 @@ interface Round {
   readonly req: KvRequest
   readonly tag: string
   readonly deadline: number
+  readonly range: number
+  config: GroupConfig
   attempts: number
   phase: Phase
   /** attempt timeout (prepare/accept) or end of backoff (wait) */
@@ -152,7 +161,6 @@ interface Round {
 
 export class KvProposer {
   readonly id: string
-  private config: GroupConfig
   private readonly random: Random
   private readonly deadlineMs: number
   private readonly attemptTimeoutMs: number
@@ -185,16 +193,11 @@ export class KvProposer {
       ...(init.prepareQuorum !== undefined ? { prepare: init.prepareQuorum } : {}),
       ...(init.acceptQuorum !== undefined ? { accept: init.acceptQuorum } : {}),
     }
-    this.config = init.config
-    this.checkGroup(init.config)
   }
 
-  get group(): GroupConfig {
-    return this.config
-  }
-
-  submit(op: number, req: KvRequest, now: number): void {
+  submit(op: number, req: KvRequest, target: Target, now: number): void {
     if (this.rounds.has(op)) throw new KvConfigError(`operation ${op} is already in flight`)
+    this.checkGroup(target.config)
     const error = checkRequest(req)
     if (error) {
       this.queue.push({
@@ -209,6 +212,8 @@ export class KvProposer {
       req,
       tag: `${this.id}#${op}`,
       deadline: now + this.deadlineMs,
+      range: target.range,
+      config: target.config,
       attempts: 0,
       phase: 'wait',
       wakeAt: now,
@@ -236,8 +241,8 @@ export class KvProposer {
     const reply: ProposerReply =
       raw.t === 'failed' ? raw : (parseKvReply(raw) ?? { t: 'failed', reason: 'malformed' })
     this.observe(reply)
-    if (reply.t === 'stale' && reply.config.epoch > this.config.epoch) {
-      this.setConfig(reply.config, now)
+    if (reply.t === 'stale' && reply.config.epoch > round.config.epoch) {
+      this.moved(round, reply.config, now)
       return true
     }
     if (phase === 'prepare' && reply.t === 'promise' && compareBallots(reply.ballot, round.ballot) === 0) {
@@ -245,7 +250,7 @@ export class KvProposer {
       const a = reply.accepted
       if (a && (round.highest === undefined || compareBallots(a.ballot, round.highest.ballot) > 0))
         round.highest = a
-      if (round.promises >= this.prepareQuorum) {
+      if (round.promises >= this.prepareQuorum(round)) {
         this.timePhase(round, now)
         this.accept(round, now)
       }
@@ -253,7 +258,7 @@ export class KvProposer {
     }
     if (phase === 'accept' && reply.t === 'accepted' && compareBallots(reply.ballot, round.ballot) === 0) {
       round.acks++
-      if (round.acks >= this.acceptQuorum) {
+      if (round.acks >= this.acceptQuorum(round)) {
         this.timePhase(round, now)
         this.finish(round, round.change!.answer)
       }
@@ -261,8 +266,8 @@ export class KvProposer {
     }
     round.refusals++
     if (reply.t === 'reject') round.beaten = true
-    const quorum = phase === 'prepare' ? this.prepareQuorum : this.acceptQuorum
-    if (round.refusals > this.config.members.length - quorum) this.retry(round, now)
+    const quorum = phase === 'prepare' ? this.prepareQuorum(round) : this.acceptQuorum(round)
+    if (round.refusals > round.config.members.length - quorum) this.retry(round, now)
     return true
   }
 
@@ -275,12 +280,16 @@ export class KvProposer {
     }
   }
 
-  /** Adopts a newer group configuration; attempts under the old one start over. */
-  setConfig(config: GroupConfig, now: number): void {
-    if (config.epoch <= this.config.epoch) return
-    this.checkGroup(config)
-    this.config = config
-    for (const round of [...this.rounds.values()]) if (round.phase !== 'wait') this.retry(round, now)
+  /**
+   * The range moved to `config` (a newer epoch): every request on it adopts it, and those under way
+   * start over there at once (the move ended their attempt: no backoff needed).
+   */
+  setConfig(range: number, config: GroupConfig, now: number): void {
+    for (const round of [...this.rounds.values()]) {
+      if (round.range !== range || config.epoch <= round.config.epoch) continue
+      if (!this.adopt(round, config)) continue
+      if (round.phase !== 'wait') this.prepare(round, now)
+    }
   }
 
   takeActions(): ProposerAction[] {
@@ -299,20 +308,36 @@ export class KvProposer {
     return { inFlight: this.rounds.size, ...this.counts }
   }
 
-  private get prepareQuorum(): number {
-    return this.quorums.prepare ?? majority(this.config.members.length)
+  private prepareQuorum(round: Round): number {
+    return Math.min(this.quorums.prepare ?? Infinity, majority(round.config.members.length))
   }
 
-  private get acceptQuorum(): number {
-    return this.quorums.accept ?? majority(this.config.members.length)
+  private acceptQuorum(round: Round): number {
+    return Math.min(this.quorums.accept ?? Infinity, majority(round.config.members.length))
+  }
+
+  /** One redirect: the round adopts the newer configuration and the node's map hears of it. */
+  private moved(round: Round, config: GroupConfig, now: number): void {
+    this.queue.push({ type: 'config', range: round.range, config })
+    if (this.adopt(round, config)) this.prepare(round, now)
+  }
+
+  private adopt(round: Round, config: GroupConfig): boolean {
+    try {
+      checkConfig(config)
+    } catch {
+      return false
+    }
+    this.forget(round)
+    round.config = config
+    return true
   }
 
   private checkGroup(config: GroupConfig): void {
     checkConfig(config)
-    const n = config.members.length
     for (const q of [this.quorums.prepare, this.quorums.accept]) {
-      if (q !== undefined && !(Number.isInteger(q) && q >= 1 && q <= n)) {
-        throw new KvConfigError(`a quorum must be an integer in [1, ${n}], got ${q}`)
+      if (q !== undefined && !(Number.isInteger(q) && q >= 1)) {
+        throw new KvConfigError(`a quorum must be an integer ≥ 1, got ${q}`)
       }
     }
   }
@@ -333,10 +358,11 @@ export class KvProposer {
     round.refusals = 0
     round.beaten = false
     const { key } = round.req
+    const { range, config } = round
     this.broadcast(
       round,
       'prepare',
-      { t: 'prepare', epoch: this.config.epoch, key, ballot: round.ballot },
+      { t: 'prepare', range, epoch: config.epoch, key, ballot: round.ballot },
       now,
     )
     round.wakeAt = Math.min(round.deadline, now + this.attemptTimeoutMs)
@@ -355,7 +381,8 @@ export class KvProposer {
     round.acceptSent = true
     const msg = {
       t: 'accept',
-      epoch: this.config.epoch,
+      range: round.range,
+      epoch: round.config.epoch,
       key: round.req.key,
       ballot: round.ballot,
       state: change.state,
@@ -386,7 +413,7 @@ export class KvProposer {
     this.forget(round)
     round.phase = phase
     round.phaseAt = now
-    for (const to of this.config.members) {
+    for (const to of round.config.members) {
       const id = this.nextId++
       round.ids.push(id)
       this.inFlight.set(id, { round, phase })

@@ -44,20 +44,29 @@ describe('limits', () => {
   it('the wire parser refuses malformed messages with a reason', () => {
     const ballot = { counter: 1, proposer: 'p' }
     const state = { version: 1, value: bytes('x'), effects: [{ version: 1, by: 'p#1' }] }
-    assert.equal(parseKvMessage({ t: 'prepare', epoch: 1, key: 'k', ballot }).constructor, Object)
-    assert.equal(parseKvMessage({ t: 'accept', epoch: 1, key: 'k', ballot, state }).constructor, Object)
+    assert.equal(parseKvMessage({ t: 'prepare', range: 0, epoch: 1, key: 'k', ballot }).constructor, Object)
+    assert.equal(
+      parseKvMessage({ t: 'accept', range: 0, epoch: 1, key: 'k', ballot, state }).constructor,
+      Object,
+    )
     const bad: [unknown, RegExp][] = [
       [null, /not an object/],
-      [{ t: 'learn', epoch: 1, key: 'k', ballot }, /unknown type/],
-      [{ t: 'prepare', epoch: -1, key: 'k', ballot }, /epoch/],
-      [{ t: 'prepare', epoch: 1, key: 'k', ballot: { counter: 1.5, proposer: 'p' } }, /ballot/],
-      [{ t: 'accept', epoch: 1, key: 'k', ballot }, /state is not an object/],
+      [{ t: 'learn', range: 0, epoch: 1, key: 'k', ballot }, /unknown type/],
+      [{ t: 'prepare', range: 0, epoch: -1, key: 'k', ballot }, /epoch/],
+      [{ t: 'prepare', range: 0, epoch: 1, key: 'k', ballot: { counter: 1.5, proposer: 'p' } }, /ballot/],
+      [{ t: 'accept', range: 0, epoch: 1, key: 'k', ballot }, /state is not an object/],
       [
-        { t: 'accept', epoch: 1, key: 'k', ballot, state: { ...state, version: 0 } },
+        { t: 'accept', range: 0, epoch: 1, key: 'k', ballot, state: { ...state, version: 0 } },
         /version 0|out of order/,
       ],
-      [{ t: 'accept', epoch: 1, key: 'k', ballot, state: { ...state, effects: 'x' } }, /effect log/],
-      [{ t: 'accept', epoch: 1, key: 'k', ballot, state: { ...state, value: [1, 2] } }, /not bytes/],
+      [
+        { t: 'accept', range: 0, epoch: 1, key: 'k', ballot, state: { ...state, effects: 'x' } },
+        /effect log/,
+      ],
+      [
+        { t: 'accept', range: 0, epoch: 1, key: 'k', ballot, state: { ...state, value: [1, 2] } },
+        /not bytes/,
+      ],
     ]
     for (const [m, why] of bad) {
       const r = parseKvMessage(m)
@@ -65,11 +74,13 @@ describe('limits', () => {
       assert.match(r.message, why)
     }
     assert.ok(
-      parseKvMessage({ t: 'prepare', epoch: 1, key: 'k'.repeat(2000), ballot }) instanceof KvKeyTooLongError,
+      parseKvMessage({ t: 'prepare', range: 0, epoch: 1, key: 'k'.repeat(2000), ballot }) instanceof
+        KvKeyTooLongError,
     )
     const big = { ...state, value: new Uint8Array(MAX_VALUE_BYTES + 1) }
     assert.ok(
-      parseKvMessage({ t: 'accept', epoch: 1, key: 'k', ballot, state: big }) instanceof KvValueTooLargeError,
+      parseKvMessage({ t: 'accept', range: 0, epoch: 1, key: 'k', ballot, state: big }) instanceof
+        KvValueTooLargeError,
     )
   })
 })

@@ -20,14 +20,15 @@ const dones = (as: ProposerAction[]) => as.filter((a): a is Done => a.type === '
 
 const config = { epoch: 1, members: ['a', 'b', 'c'] }
 const proposer = (init: Partial<KvProposerInit> = {}) =>
-  new KvProposer({ id: 'p', config, random: new SeededRandom(1), ...init })
+  new KvProposer({ id: 'p', random: new SeededRandom(1), ...init })
+const target = { range: 0, config }
 const ballotOf = (s: Send) => (s.msg as { ballot: Ballot }).ballot
 const stateOf = (s: Send) => (s.msg as KvMessage & { t: 'accept' }).state
 
 describe('KvProposer (the contract: requests in, sends and answers out, next wake-up)', () => {
   it('a put: prepare to all, accept on a majority of promises, ok on a majority of accepts', () => {
     const p = proposer()
-    p.submit(1, { t: 'put', key: 'k', value: bytes('x') }, 0)
+    p.submit(1, { t: 'put', key: 'k', value: bytes('x') }, target, 0)
     const prep = sends(p.takeActions())
     assert.deepEqual(
       prep.map((s) => [s.to, s.msg.t, ballotOf(s).counter]),
@@ -54,7 +55,7 @@ describe('KvProposer (the contract: requests in, sends and answers out, next wak
 
   it('applies the change to the state accepted under the highest ballot among the promises', () => {
     const p = proposer()
-    p.submit(1, { t: 'get', key: 'k' }, 0)
+    p.submit(1, { t: 'get', key: 'k' }, target, 0)
     const prep = sends(p.takeActions())
     const old = { ballot: { counter: 3, proposer: 'z' }, state: state(5, 'old') }
     const newer = { ballot: { counter: 4, proposer: 'a' }, state: state(6, 'new') }
@@ -68,7 +69,7 @@ describe('KvProposer (the contract: requests in, sends and answers out, next wak
 
   it('beaten by a higher ballot: backs off a random while, then retries above it', () => {
     const p = proposer()
-    p.submit(1, { t: 'delete', key: 'k' }, 0)
+    p.submit(1, { t: 'delete', key: 'k' }, target, 0)
     const prep = sends(p.takeActions())
     p.replied(prep[0]!.id, { t: 'reject', promised: { counter: 7, proposer: 'q' } }, 1)
     assert.deepEqual(p.takeActions(), [], 'one refusal of three leaves a majority possible')
@@ -86,9 +87,9 @@ describe('KvProposer (the contract: requests in, sends and answers out, next wak
   it('no quorum before the deadline: unavailable, and whether an accept left', () => {
     // op 1 never gets a promise; op 2 gets two, sends its accepts, and hears nothing more
     const p = proposer({ deadlineMs: 2000 })
-    p.submit(1, { t: 'put', key: 'k', value: bytes('x') }, 0)
-    p.submit(2, { t: 'put', key: 'j', value: bytes('y') }, 0)
-    const prep = sends(p.takeActions()).filter((s) => s.msg.key === 'j')
+    p.submit(1, { t: 'put', key: 'k', value: bytes('x') }, target, 0)
+    p.submit(2, { t: 'put', key: 'j', value: bytes('y') }, target, 0)
+    const prep = sends(p.takeActions()).filter((s) => s.msg.t === 'prepare' && s.msg.key === 'j')
     for (const s of prep.slice(0, 2)) p.replied(s.id, { t: 'promise', ballot: ballotOf(s) }, 1)
     assert.equal(sends(p.takeActions()).length, 3, 'op 2 sent its accepts')
     let t = 1
@@ -110,7 +111,7 @@ describe('KvProposer (the contract: requests in, sends and answers out, next wak
 
   it('a retry finds its own earlier accept in the key’s history and does not apply it twice', () => {
     const p = proposer()
-    p.submit(1, { t: 'put', key: 'k', value: bytes('x') }, 0)
+    p.submit(1, { t: 'put', key: 'k', value: bytes('x') }, target, 0)
     let prep = sends(p.takeActions())
     for (const s of prep.slice(0, 2)) p.replied(s.id, { t: 'promise', ballot: ballotOf(s) }, 1)
     const acc = sends(p.takeActions())
@@ -135,7 +136,7 @@ describe('KvProposer (the contract: requests in, sends and answers out, next wak
 
   it('a retry whose earlier accept did not join the history applies the change anew', () => {
     const p = proposer()
-    p.submit(1, { t: 'cas', key: 'k', expect: 0, value: bytes('x') }, 0)
+    p.submit(1, { t: 'cas', key: 'k', expect: 0, value: bytes('x') }, target, 0)
     let prep = sends(p.takeActions())
     for (const s of prep.slice(0, 2)) p.replied(s.id, { t: 'promise', ballot: ballotOf(s) }, 1)
     for (const s of sends(p.takeActions())) p.replied(s.id, { t: 'failed', reason: 'lost' }, 2)
@@ -152,7 +153,7 @@ describe('KvProposer (the contract: requests in, sends and answers out, next wak
 
   it('an earlier accept scrolled out of the effect log: the outcome is unknown, so unavailable', () => {
     const p = proposer()
-    p.submit(1, { t: 'put', key: 'k', value: bytes('x') }, 0)
+    p.submit(1, { t: 'put', key: 'k', value: bytes('x') }, target, 0)
     let prep = sends(p.takeActions())
     for (const s of prep.slice(0, 2)) p.replied(s.id, { t: 'promise', ballot: ballotOf(s) }, 1)
     for (const s of sends(p.takeActions())) p.replied(s.id, { t: 'failed', reason: 'lost' }, 2)
@@ -173,7 +174,7 @@ describe('KvProposer (the contract: requests in, sends and answers out, next wak
 
   it('a phase with no answers at all starts over after the attempt timeout', () => {
     const p = proposer({ attemptTimeoutMs: 100 })
-    p.submit(1, { t: 'get', key: 'k' }, 0)
+    p.submit(1, { t: 'get', key: 'k' }, target, 0)
     p.takeActions()
     assert.equal(p.nextWakeAt(), 100)
     p.tick(100)
@@ -184,13 +185,13 @@ describe('KvProposer (the contract: requests in, sends and answers out, next wak
 
   it('a stale reply with a newer epoch: adopts that group and starts over there', () => {
     const p = proposer()
-    p.submit(1, { t: 'get', key: 'k' }, 0)
+    p.submit(1, { t: 'get', key: 'k' }, target, 0)
     const prep = sends(p.takeActions())
     const next = { epoch: 2, members: ['b', 'c', 'd', 'e', 'f'] }
     p.replied(prep[0]!.id, { t: 'stale', config: next }, 1)
-    assert.deepEqual(p.group, next)
-    p.tick(p.nextWakeAt()!)
-    const again = sends(p.takeActions())
+    const out = p.takeActions()
+    assert.deepEqual(out[0], { type: 'config', range: 0, config: next }, 'the map hears of it')
+    const again = sends(out)
     assert.deepEqual(
       again.map((s) => [s.to, s.msg.epoch]),
       next.members.map((m) => [m, 2]),
@@ -199,10 +200,10 @@ describe('KvProposer (the contract: requests in, sends and answers out, next wak
 
   it('bad requests are answered invalid at once, nothing sent', () => {
     const p = proposer()
-    p.submit(1, { t: 'put', key: 'k'.repeat(1025), value: bytes('x') }, 0)
-    p.submit(2, { t: 'put', key: 'k', value: new Uint8Array((1 << 20) + 1) }, 0)
-    p.submit(3, { t: 'cas', key: 'k', expect: -1, value: bytes('x') }, 0)
-    p.submit(4, { t: 'get', key: '\udc00' }, 0)
+    p.submit(1, { t: 'put', key: 'k'.repeat(1025), value: bytes('x') }, target, 0)
+    p.submit(2, { t: 'put', key: 'k', value: new Uint8Array((1 << 20) + 1) }, target, 0)
+    p.submit(3, { t: 'cas', key: 'k', expect: -1, value: bytes('x') }, target, 0)
+    p.submit(4, { t: 'get', key: '\udc00' }, target, 0)
     assert.deepEqual(
       p.takeActions().map((a) => (a.type === 'done' && a.answer.t === 'invalid' ? a.answer.code : a.type)),
       ['ERR_KV_KEY_TOO_LONG', 'ERR_KV_VALUE_TOO_LARGE', 'ERR_KV_BAD_EXPECT', 'ERR_KV_KEY_NOT_UTF8'],
@@ -211,7 +212,7 @@ describe('KvProposer (the contract: requests in, sends and answers out, next wak
 
   it('a malformed reply counts as no answer; it does not throw', () => {
     const p = proposer()
-    p.submit(1, { t: 'get', key: 'k' }, 0)
+    p.submit(1, { t: 'get', key: 'k' }, target, 0)
     const prep = sends(p.takeActions())
     const junk = { t: 'promise', ballot: ballotOf(prep[0]!), accepted: { ballot: 'x', state: {} } }
     assert.equal(p.replied(prep[0]!.id, junk as never, 1), true)
@@ -222,12 +223,12 @@ describe('KvProposer (the contract: requests in, sends and answers out, next wak
 
   it('ballots strictly increase, above every counter seen', () => {
     const p = proposer()
-    p.submit(1, { t: 'get', key: 'k' }, 0)
-    p.submit(2, { t: 'get', key: 'k' }, 0)
+    p.submit(1, { t: 'get', key: 'k' }, target, 0)
+    p.submit(2, { t: 'get', key: 'k' }, target, 0)
     const [a, , , b] = sends(p.takeActions())
     assert.deepEqual([ballotOf(a!).counter, ballotOf(b!).counter], [1, 2])
     p.replied(a!.id, { t: 'reject', promised: { counter: 40, proposer: 'q' } }, 1)
-    p.submit(3, { t: 'get', key: 'j' }, 1)
+    p.submit(3, { t: 'get', key: 'j' }, target, 1)
     assert.equal(ballotOf(sends(p.takeActions())[0]!).counter, 41)
   })
 })

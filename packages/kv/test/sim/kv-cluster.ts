@@ -211,7 +211,9 @@ export class KvCluster {
     host.node = node
     host.writing = undefined
     host.waiting.clear()
-    host.acceptor = new KvAcceptor({ config: this.config, restore: host.disk.values() })
+    host.acceptor = new KvAcceptor({ id: host.id, restore: host.disk.values() })
+    // the group's members found range 0 together (the daemon's genesis has one founder)
+    host.acceptor.found(0, this.config)
     node.handle<unknown, KvReply>(KV_PROTOCOL, (_from, msg) => {
       const id = host.nextRequest++
       const key = String((msg as { key?: unknown } | null)?.key)
@@ -250,7 +252,7 @@ export class KvCluster {
   /** Invariant: a reply never shows a promise the acceptor could later fall below, crash or not. */
   private checkNeverBackwards(host: AcceptorHost, key: string, reply: KvReply): void {
     for (const [k, shown] of host.shown) {
-      const promised = host.acceptor.record(k)?.promised
+      const promised = host.acceptor.record(0, k)?.promised
       if (promised === undefined || compareBallots(promised, shown) < 0) {
         this.violations.push(`${host.id} moved backwards on ${k} at t=${this.sim.now()}`)
       }
@@ -289,7 +291,6 @@ export class KvCluster {
     c.wakeAt = undefined
     c.proposer = new KvProposer({
       id: `${c.id}.${node.incarnation}`,
-      config: this.config,
       random: node.random,
       deadlineMs: 2_000,
       attemptTimeoutMs: 250,
@@ -322,7 +323,7 @@ export class KvCluster {
           : { ...base, op: req.t, result: { type: 'indeterminate' } }
     this.history.push(op)
     c.current = { op, req }
-    this.feedClient(c, (t) => c.proposer.submit(c.nextOp++, req, t))
+    this.feedClient(c, (t) => c.proposer.submit(c.nextOp++, req, { range: 0, config: this.config }, t))
   }
 
   private randomRequest(c: ClientHost): KvRequest {
@@ -361,6 +362,7 @@ export class KvCluster {
       )
       return
     }
+    if (a.type === 'config') return // one fixed group here: no range moves yet
     const cur = c.current
     if (cur === undefined) return
     c.current = undefined
@@ -385,8 +387,8 @@ export class KvCluster {
     if (answer.t === 'unavailable' || answer.t === 'invalid') return
     let holders = 0
     for (const h of this.acceptors.values()) {
-      const r = h.disk.get(`${this.config.epoch}:${key}`)
-      if (r?.accepted && r.accepted.state.version >= answer.version) holders++
+      const r = h.disk.get(`k0:${key}`)
+      if (r?.t === 'key' && r.accepted && r.accepted.state.version >= answer.version) holders++
     }
     if (holders < majority(this.config.members.length)) {
       this.violations.push(
@@ -456,7 +458,7 @@ function shuffle<T>(xs: readonly T[], rnd: SeededRandom): T[] {
 }
 
 function slot(r: AcceptorRecord): string {
-  return `${r.epoch}:${r.key}`
+  return r.t === 'range' ? `r${r.range}` : `k${r.range}:${r.key}`
 }
 
 /** The checker's result for an answer: unavailable is indeterminate iff an accept left. */
