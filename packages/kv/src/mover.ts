@@ -250,7 +250,10 @@ export class RangeMover {
 
   private leave(move: Move, now: number): void {
     const leavers = this.leavers(move)
-    if (leavers.length === 0) return this.moved(move)
+    if (leavers.length === 0) {
+      this.moved(move)
+      return
+    }
     const msg: KvMessage = { t: 'install', range: move.range, epoch: move.from.epoch, value: move.value! }
     this.broadcast(move, 'leave', leavers, msg, now)
   }
