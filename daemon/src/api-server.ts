@@ -5,16 +5,20 @@ import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import type { ApiContext } from './api/context.js'
 import { drainThenClose, parseCid, sendError, sendJson, UNAUTHORIZED_BODY } from './api/http.js'
+import { deleteKvKey, getKvGroups, getKvKey, kvKeySegment, putKvKey } from './api/kv.js'
 import { putFile } from './api/put-file.js'
 import { getFile } from './api/read-file.js'
 import { stat } from './api/stat.js'
 import { writeFileTo } from './api/write-file.js'
+import type { KvService } from './kv/service.js'
 import type { NodeStatus } from './node-status.js'
 import type { Scrubber } from './scrubber.js'
 
 export interface ApiServerComponents extends Omit<ApiContext, 'chunkSize'> {
   scrubber: Pick<Scrubber, 'scrub'>
   status: Pick<NodeStatus, 'status' | 'peers' | 'id' | 'metrics'>
+  /** the key-value store; absent, its routes answer 503 */
+  kv?: KvService
 }
 
 export interface ApiServerInit {
@@ -28,7 +32,7 @@ export interface ApiServerInit {
 }
 
 /** Everything a request is answered from. */
-type Api = ApiContext & Pick<ApiServerComponents, 'scrubber' | 'status'>
+type Api = ApiContext & Pick<ApiServerComponents, 'scrubber' | 'status' | 'kv'>
 
 /**
  * The control API (docs/CONTROL-API.md): HTTP on loopback, bearer token, streaming bodies both
@@ -127,6 +131,11 @@ async function route(api: Api, req: IncomingMessage, res: ServerResponse, u: URL
   if (req.method === 'POST' && u.pathname === '/v1/files') return putFile(api, req, res, u)
   if (req.method === 'GET' && m?.[1] === 'files' && m[2]) return getFile(api, req, res, u, parseCid(m[2]))
   if (req.method === 'GET' && m?.[1] === 'stat' && m[2]) return stat(api, res, u, parseCid(m[2]))
+  const k = kvKeySegment(req, u)
+  if (req.method === 'PUT' && k) return putKvKey(api, req, res, u, k)
+  if (req.method === 'GET' && k) return getKvKey(api, res, k)
+  if (req.method === 'DELETE' && k) return deleteKvKey(api, res, k)
+  if (req.method === 'GET' && u.pathname === '/v1/kv/groups') return getKvGroups(api, res)
   if (req.method === 'GET' && u.pathname === '/v1/status')
     return sendJson(res, 200, await api.status.status())
   if (req.method === 'GET' && u.pathname === '/v1/peers') return sendJson(res, 200, await api.status.peers())
