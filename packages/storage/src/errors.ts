@@ -105,3 +105,39 @@ export class ChunkTooLargeError extends SwarmstoreError {
     super('CHUNK_TOO_LARGE', `chunk of ${size} bytes exceeds the ${max}-byte limit`)
   }
 }
+
+/** The file at a record log's path does not start with the record log's magic bytes: not ours. */
+export class RecordLogForeignError extends SwarmstoreError {
+  readonly path: string
+  constructor(path: string) {
+    super(
+      'ERR_RECORD_LOG_FOREIGN',
+      `${path} is not a swarmstore record log (no SWKVLOG1 header); refusing to touch it — check the path`,
+    )
+    this.path = path
+  }
+}
+
+/** The record log was used after close(). */
+export class RecordLogClosedError extends SwarmstoreError {
+  constructor() {
+    super('ERR_RECORD_LOG_CLOSED', 'the record log is closed')
+  }
+}
+
+/**
+ * An earlier write or fsync of the record log failed, so what is on disk is unknown; the log refuses
+ * all further work. Reopen it (as after a crash) to learn what survived.
+ */
+export class RecordLogFailedError extends SwarmstoreError {
+  constructor(options?: { cause?: unknown }) {
+    super('ERR_RECORD_LOG_FAILED', 'an earlier write to the record log failed; reopen it to recover', options)
+  }
+}
+
+/** A record larger than the log's maxRecordBytes; nothing was written. */
+export class RecordTooLargeError extends SwarmstoreError {
+  constructor(size: number, max: number) {
+    super('ERR_RECORD_TOO_LARGE', `record of ${size} bytes exceeds the record log's ${max}-byte limit`)
+  }
+}

@@ -2,7 +2,8 @@
  * @packageDocumentation
  * swarmstore's storage: content addressing (CIDv1 sha2-256; raw chunks, dag-cbor manifests),
  * streaming chunking and reassembly with byte ranges, and a crash-safe persistent chunk store with
- * key-ordered iteration, per-prefix summaries, verify-on-read, quota, pins, GC and CAR backup.
+ * key-ordered iteration, per-prefix summaries, verify-on-read, quota, pins, GC and CAR backup; and a
+ * durable append-only record log (a write-ahead file).
  */
 export { type BuildFileOptions, type BuiltFile, buildFile, type PutBlock } from './build-file.js'
 export type { CarStore, ExportCarOptions, ImportCarResult } from './car.js'
@@ -37,3 +38,4 @@ export {
 } from './manifest.js'
 export { type PrefixSummary, SUMMARY_BITS } from './prefix-summaries.js'
 export { fileBlocks, type GetBlock, getManifest, type ReadFileOptions, readFile } from './read-file.js'
+export { DEFAULT_MAX_RECORD_BYTES, RECORD_LOG_MAGIC, RecordLog, type RecordLogInit } from './record-log.js'
