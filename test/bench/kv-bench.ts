@@ -157,7 +157,8 @@ try {
   await swarm.destroy() // the comparison below gets the machine to itself
 
   let kad: KadResult | undefined
-  if (!values['no-kad']) kad = await measureKad({ nodes, ops: opts.kadOps, valueBytes: VALUE_BYTES, log })
+  if (!values['no-kad'])
+    kad = await measureKad({ nodes, ops: opts.kadOps, valueBytes: VALUE_BYTES, warmupOps: warmupPairs, log })
 
   const sum = (...es: ErrorCounts[]): ErrorCounts => ({
     non2xx: es.reduce((a, e) => a + e.non2xx, 0),
