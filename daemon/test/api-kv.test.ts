@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
 import { type IncomingHttpHeaders, request, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { KvAnswer } from '@swarmstore/kv'
@@ -80,6 +82,29 @@ class MapKvService implements KvService {
     return { t: 'ok', version }
   }
 }
+
+/** Uploads 32 MiB 20 times to argv's port and path; prints each status (or error code). */
+const UPLOADER = `
+import { request } from 'node:http'
+import { Readable } from 'node:stream'
+const [port, path, token] = process.argv.slice(1)
+const upload = () => new Promise((resolve) => {
+  const body = Readable.from((function* () { for (let i = 0; i < 512; i++) yield Buffer.alloc(65536) })())
+  const headers = { authorization: 'Bearer ' + token, expect: '100-continue' }
+  const req = request({ host: '127.0.0.1', port, method: 'PUT', path, agent: false, headers })
+  req.on('continue', () => body.pipe(req))
+  req.on('response', (res) => {
+    body.unpipe(req)
+    body.destroy()
+    res.resume()
+    res.on('end', () => { resolve(String(res.statusCode)); req.destroy() })
+  })
+  req.on('error', (err) => resolve(err.code ?? err.message))
+})
+const out = []
+for (let i = 0; i < 20; i++) out.push(await upload())
+console.log(out.join(' '))
+`
 
 interface Reply {
   status: number
@@ -274,6 +299,25 @@ describe('control API: key-value routes (HTTP translation, over MapKvService)', 
       req.write(Buffer.alloc(1024))
     })
     assert.equal(streamed, 413)
+    assert.deepEqual(kv.calls, [])
+  })
+
+  it('a client still uploading reads the 413 (the connection is not closed under it)', async () => {
+    // 20 uploads of 32 MiB from another process, as the CLI uploads: agent: false (so
+    // `connection: close`), Expect: 100-continue, the body piped until the answer comes. Closing the
+    // socket while the client still sends resets it, and its kernel may drop the answer unread:
+    // EPIPE instead of 413 in most of the 20 when the daemon ended the answer at once.
+    const child = spawn(
+      process.execPath,
+      ['--input-type=module', '-e', UPLOADER, String(port), keyPath('big'), TOKEN],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    )
+    let out = ''
+    child.stdout.on('data', (c: Buffer) => {
+      out += c.toString()
+    })
+    await once(child, 'close')
+    assert.equal(out.trim(), Array(20).fill('413').join(' '))
     assert.deepEqual(kv.calls, [])
   })
 
