@@ -41,3 +41,28 @@ export interface IdResponse {
   peerId: string
   addrs: string[]
 }
+
+/** `PUT` and `DELETE /v1/kv/keys/{key}`: the key and the version the write made. */
+export interface KvWriteResponse {
+  key: string
+  version: number
+}
+
+export interface KvRangeInfo {
+  range: number
+  /** first and last key of the range, 64 hex digits each */
+  from: string
+  to: string
+  epoch: number
+  /** peer ids, in configuration order */
+  members: string[]
+  /** keys (tombstones included) the group holds; null if unknown */
+  keys: number | null
+}
+
+/** `GET /v1/kv/groups` */
+export interface KvGroupsResponse {
+  rangeCount: number
+  replicas: number
+  ranges: KvRangeInfo[]
+}

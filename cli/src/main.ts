@@ -6,6 +6,7 @@
 import { Command } from 'commander'
 import { registerDaemon } from './commands/daemon.js'
 import { registerGet } from './commands/get.js'
+import { registerKv } from './commands/kv.js'
 import { registerPut } from './commands/put.js'
 import { registerStat } from './commands/stat.js'
 import { registerStatus } from './commands/status.js'
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
   registerPut(program)
   registerGet(program)
   registerStat(program)
+  registerKv(program)
   registerStatus(program)
   registerDaemon(program)
   registerSwarm(program)
