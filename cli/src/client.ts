@@ -12,7 +12,7 @@ const { request: httpRequest } = createRequire(import.meta.url)('node:http') as 
 export type Query = Record<string, string | number | boolean | undefined>
 
 export interface RequestOptions {
-  method?: 'GET' | 'POST'
+  method?: 'GET' | 'POST' | 'PUT' | 'DELETE'
   query?: Query
   /** Streamed as the request body (chunked); never read into memory whole. */
   body?: Readable
@@ -73,7 +73,10 @@ export class DaemonClient {
     return new Promise((resolve, reject) => {
       let failure: Error | undefined
       let settled = false
-      const req = httpRequest(url, { method: options.method ?? 'GET', headers, agent: false })
+      // the path as the caller encoded it: URL parsing drops dot segments, so a key-value key `.`
+      // or `..` (even as %2E) would otherwise name another path
+      const target = path.startsWith('/') && !path.includes('?') ? { path: `${path}${url.search}` } : {}
+      const req = httpRequest(url, { method: options.method ?? 'GET', headers, agent: false, ...target })
       const fail = (err: Error): void => {
         failure ??= err
         req.destroy(err)
@@ -210,10 +213,12 @@ export class DaemonClient {
   private daemonError(status: number, statusMessage: string | undefined, text: string): CliError {
     let code: string | undefined
     let message: string | undefined
+    let details: Record<string, unknown> | undefined
     try {
-      const parsed = JSON.parse(text) as { error?: { code?: unknown; message?: unknown } }
-      if (typeof parsed.error?.code === 'string') code = parsed.error.code
-      if (typeof parsed.error?.message === 'string') message = parsed.error.message
+      const { error, ...rest } = JSON.parse(text) as { error?: { code?: unknown; message?: unknown } }
+      if (typeof error?.code === 'string') code = error.code
+      if (typeof error?.message === 'string') message = error.message
+      if (error !== undefined && Object.keys(rest).length > 0) details = rest
     } catch {
       // Not the daemon's error JSON (a proxy, or something else on the port): report the status line.
     }
@@ -225,7 +230,7 @@ export class DaemonClient {
         ? `the token sent came from ${this.connection.tokenSource}; ` +
           `point --data-dir at the data dir of the daemon at ${this.base()}`
         : undefined
-    return new CliError(code ?? `HTTP_${status}`, exitCode, message, { hint })
+    return new CliError(code ?? `HTTP_${status}`, exitCode, message, { hint, details })
   }
 }
 

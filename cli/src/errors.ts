@@ -14,6 +14,8 @@ export const ExitCode = {
   INSUFFICIENT_REPLICAS: 8,
   CAPACITY: 9,
   NOT_READY: 10,
+  /** a key-value cas whose expected version was not the key's (the error carries the current one) */
+  CONFLICT: 11,
 } as const
 
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode]
@@ -27,18 +29,21 @@ export class CliError extends Error {
   readonly code: string
   readonly exitCode: ExitCode
   readonly hint: string | undefined
+  /** Facts the daemon sent beside its error (a key's `version`), printed beside it with `--json`. */
+  readonly details: Record<string, unknown> | undefined
 
   constructor(
     code: string,
     exitCode: ExitCode,
     message: string,
-    options?: { hint?: string | undefined; cause?: unknown },
+    options?: { hint?: string | undefined; cause?: unknown; details?: Record<string, unknown> | undefined },
   ) {
     super(message, { cause: options?.cause })
     this.name = 'CliError'
     this.code = code
     this.exitCode = exitCode
     this.hint = options?.hint
+    this.details = options?.details
   }
 }
 
@@ -59,6 +64,8 @@ export function exitCodeForDaemonError(code: string | undefined, status: number)
       return ExitCode.NOT_READY
     case 'CAPACITY':
       return ExitCode.CAPACITY
+    case 'CONFLICT':
+      return ExitCode.CONFLICT
   }
   switch (status) {
     case 400:
@@ -67,6 +74,8 @@ export function exitCodeForDaemonError(code: string | undefined, status: number)
       return ExitCode.UNAUTHORIZED
     case 404:
       return ExitCode.NOT_FOUND
+    case 413: // a key-value value over the limit
+      return ExitCode.BAD_ARGUMENTS
     case 504:
       return ExitCode.TIMEOUT
     case 507:

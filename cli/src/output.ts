@@ -24,7 +24,8 @@ export function exitQuietlyWhenStdoutCloses(): void {
 /**
  * The one place an error becomes output and an exit status: `error: <message>` on stderr (a `hint:`
  * line after it when there is something to do about it) and, with `--json`, `{"error":{...}}` on
- * stdout so a script reading stdout always gets JSON.
+ * stdout so a script reading stdout always gets JSON (with the facts the daemon sent beside it, such as a
+ * key's `version`).
  */
 export function reportError(err: unknown, json: boolean): ExitCode {
   if (err instanceof CommanderError) {
@@ -39,6 +40,6 @@ export function reportError(err: unknown, json: boolean): ExitCode {
       : new CliError('ERROR', ExitCode.ERROR, err instanceof Error ? err.message : String(err))
   process.stderr.write(`error: ${cliError.message}\n`)
   if (cliError.hint !== undefined) process.stderr.write(`hint: ${cliError.hint}\n`)
-  if (json) printJson({ error: { code: cliError.code, message: cliError.message } })
+  if (json) printJson({ error: { code: cliError.code, message: cliError.message }, ...cliError.details })
   return cliError.exitCode
 }
