@@ -13,6 +13,7 @@ import { BadConfigError } from './errors.js'
 import { GracefulLeave } from './graceful-leave.js'
 import { Holders } from './holders.js'
 import { KadService } from './kad-service.js'
+import { KvNode } from './kv/kv-node.js'
 import { startAll, stopAll } from './lifecycle.js'
 import { MemberEvents } from './member-events.js'
 import { MembershipService } from './membership-service.js'
@@ -125,6 +126,8 @@ export async function startDaemon(flags: Partial<Record<keyof DaemonConfig, unkn
       { bootstraps },
     )
     const isReady = () => joiner.ready
+    const founder = bootstraps.length === 0
+    const kv = new KvNode({ rpc, log, membership, self }, { swarm, replicas: r, dataDir, founder })
     const status = new NodeStatus(
       { node, store, kad, membership, replicas, rpc, metrics, isReady },
       { swarm, replicas: r, writeQuorum, chunkSize, capacity: cap },
@@ -140,13 +143,14 @@ export async function startDaemon(flags: Partial<Record<keyof DaemonConfig, unkn
         writer: new BlockWriter({ store, replicas }, { replicas: r, writeQuorum }),
         holders: new Holders({ replicas, chunks }),
         release: (bytes) => rpc.pool.release(bytes),
+        kv,
       },
       { listen: config.api, dataDir, token, chunkSize },
     )
     const leave = new GracefulLeave({ membership, replicas, log })
     // Started in this order, stopped in reverse: a graceful leave first, the routing table saved
     // once replication has drained, the API closed before what it reads from.
-    const parts = [kad, chunks, capacity, events, members, replicas, status, scrubber, api, joiner, leave]
+    const parts = [kad, chunks, capacity, events, members, replicas, kv, status, scrubber, api, joiner, leave]
     await startAll(parts)
     const addrs = node.getMultiaddrs().map((m) => m.toString())
     log.info({ peerId: selfId, addrs, api: api.url, swarm }, 'daemon listening')

@@ -207,6 +207,17 @@ export class KvAcceptor {
     }
   }
 
+  /**
+   * Every record a restart needs (for rewriting the write-ahead file): each range's record, and
+   * the key records that changed since the range's arrival (the others come from its snapshot).
+   */
+  *records(): IterableIterator<AcceptorRecord> {
+    for (const rs of this.ranges.values()) {
+      yield rs.record
+      for (const k of rs.keys.values()) if (k.promised !== ZERO_BALLOT || k.accepted?.ballot !== ZERO_BALLOT) yield k
+    }
+  }
+
   /** The durable-or-pending record of a key (tests and diagnostics). */
   record(range: number, key: string): KeyRecord | undefined {
     return this.ranges.get(range)?.keys.get(key)

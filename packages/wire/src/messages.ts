@@ -59,6 +59,11 @@ export type Request =
    * and the keys themselves under each of `keyRanges` (each list truncated to `limit`).
    */
   | (RequestBase & { t: 'sum'; ranges: KeyRange[]; keyRanges: KeyRange[]; limit: number })
+  /**
+   * Key-value protocol (issue 21): `data` is one dag-cbor message of @swarmstore/kv's protocol,
+   * validated by its parsers (the frame bound applies to the whole message).
+   */
+  | (RequestBase & { t: 'kv'; data: Uint8Array })
 
 /** The keys whose first `bits` bits equal those of `key` (32 bytes). */
 export interface KeyRange {
@@ -90,6 +95,8 @@ export type Reply =
   /** `keys[i]`: the keys under keyRanges[i], ascending (in the frame: counts in the header, keys as data) */
   | { t: 'sums'; sums: WireSummary[]; keys: Uint8Array[][] }
   | { t: 'err'; code: string; msg: string }
+  /** A key-value reply: `data` is one dag-cbor message, validated by @swarmstore/kv's parsers. */
+  | { t: 'kv'; data: Uint8Array }
 
 export type RequestType = Request['t']
 export type ReplyType = Reply['t']
@@ -261,6 +268,9 @@ export function decodeRequest(payload: Uint8Array): Request {
       if (ranges.length + kr.length > MAX_SUM_RANGES) fail(`at most ${MAX_SUM_RANGES} ranges in all`)
       return { ...base, t, ranges, keyRanges: kr, limit: uint(h, 'limit', MAX_SUM_KEYS) }
     }
+    case 'kv':
+      onlyKeys(h, BASE)
+      return { ...base, t, data }
     default:
       return fail(`unknown request type ${JSON.stringify(t)}`)
   }
@@ -302,6 +312,7 @@ export function decodeReply(payload: Uint8Array): Reply {
       return { t, reason, msg: text(h.msg, 'msg') }
     }
     case 'block':
+    case 'kv':
       onlyKeys(h, ['t'])
       return { t, data }
     case 'have': {

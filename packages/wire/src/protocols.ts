@@ -20,7 +20,7 @@ export function assertSwarmName(name: string): void {
   if (!SWARM_RE.test(name)) throw new BadSwarmNameError(name)
 }
 
-export type ProtocolName = 'kad' | 'chunk'
+export type ProtocolName = 'kad' | 'chunk' | 'kv'
 
 export function protocolId(swarm: string, name: ProtocolName): string {
   assertSwarmName(swarm)

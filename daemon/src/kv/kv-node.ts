@@ -1,0 +1,317 @@
+import { peerIdFromString } from '@libp2p/peer-id'
+import { type Contact, contactFromPeerId, keyForKvName } from '@swarmstore/core'
+import {
+  type GroupConfig,
+  type KvAnswer,
+  type KvMessage,
+  type KvReply,
+  type KvRequest,
+  parseConfig,
+  parseKvReply,
+  RANGE_COUNT,
+  rangeOf,
+} from '@swarmstore/kv'
+import type { Membership } from '@swarmstore/membership'
+import { protocolId, type Reply, type Request } from '@swarmstore/wire'
+import type { Logger } from 'pino'
+import type { PeerRpc } from '../peer-rpc.js'
+import { AcceptorHost } from './acceptor-host.js'
+import { decodeKv, encodeKv } from './codec.js'
+import { KvEngine } from './engine.js'
+import { parseAnswer, parseOp } from './ops.js'
+import { RangeManager } from './range-manager.js'
+import { RingMap } from './ring.js'
+import { RingGossip } from './ring-gossip.js'
+import type { KvGroupsView, KvService } from './service.js'
+
+/** An acceptor request to a peer gives up after this (the proposer's own attempt timeout is shorter). */
+const ACCEPTOR_TIMEOUT_MS = 1_000
+/** A forwarded operation gives up after this (the member's proposer answers within its 2 s deadline). */
+const FORWARD_TIMEOUT_MS = 3_000
+/** Concurrent KV requests per connection. */
+const MAX_INBOUND_KV_STREAMS = 256
+
+export interface KvNodeComponents {
+  rpc: PeerRpc
+  log: Logger
+  membership: Pick<Membership, 'members' | 'get'>
+  self: Contact
+}
+
+export interface KvNodeInit {
+  swarm: string
+  /** members per group */
+  replicas: number
+  dataDir: string
+  /** found the ring when this node holds none (a node started without bootstrap peers) */
+  founder: boolean
+}
+
+/**
+ * Linearizable key-value state (issue 21) on this node: the acceptor of every range it is a member
+ * of (on its write-ahead file), the proposer of the requests it serves, the mover of the ranges it
+ * coordinates, and its map of the ring. A request goes straight to a member of the key's group (one
+ * hop; a member runs the round, a stale map costs one redirect); no Kademlia lookup on the path.
+ */
+export class KvNode implements KvService {
+  readonly protocol: string
+  private readonly rpc: PeerRpc
+  private readonly log: Logger
+  private readonly membership: KvNodeComponents['membership']
+  private readonly selfId: string
+  private readonly replicas: number
+  private readonly founder: boolean
+  readonly ring = new RingMap()
+  private readonly acceptor: AcceptorHost
+  private readonly engine: KvEngine
+  private readonly manager: RangeManager
+  private readonly gossip: RingGossip
+
+  constructor(components: KvNodeComponents, init: KvNodeInit) {
+    this.rpc = components.rpc
+    this.log = components.log
+    this.membership = components.membership
+    this.selfId = components.self.peerId
+    this.replicas = init.replicas
+    this.founder = init.founder
+    this.protocol = protocolId(init.swarm, 'kv')
+    this.acceptor = new AcceptorHost({ log: this.log }, { id: this.selfId, dataDir: init.dataDir })
+    this.engine = new KvEngine({
+      selfId: this.selfId,
+      acceptor: this.acceptor,
+      sendRemote: (to, msg) => this.sendAcceptor(to, msg),
+      learned: (range, config) => this.learn(range, config),
+    })
+    this.manager = new RangeManager(
+      {
+        acceptor: this.acceptor,
+        engine: this.engine,
+        ring: this.ring,
+        membership: this.membership,
+        log: this.log,
+      },
+      { selfId: this.selfId, replicas: init.replicas },
+    )
+    this.gossip = new RingGossip(
+      {
+        ring: this.ring,
+        membership: this.membership,
+        exchange: (to, digest) => this.exchangeRing(to, digest),
+      },
+      { selfId: this.selfId },
+    )
+  }
+
+  async start(): Promise<void> {
+    await this.acceptor.start()
+    const kv = this.acceptor.kv
+    if (this.founder && kv.configOf(0) === undefined) {
+      const n = this.acceptor.found(ranges(), () => ({ epoch: 1, members: [this.selfId] }))
+      this.log.info({ ranges: n }, 'kv: founded the ring (no bootstrap peers, no range ever held)')
+    }
+    for (let r = 0; r < RANGE_COUNT; r++) {
+      const c = kv.configOf(r)
+      if (c !== undefined) this.ring.learn(r, c)
+    }
+    for (const s of kv.served()) this.ring.learn(s.range, s.config, s.keys, true)
+    await this.rpc.serve(this.protocol, (_from, req) => this.handle(req), MAX_INBOUND_KV_STREAMS)
+    this.manager.start()
+    this.gossip.start()
+  }
+
+  async stop(): Promise<void> {
+    this.gossip.stop()
+    this.manager.stop()
+    this.engine.stop()
+    await this.acceptor.stop()
+  }
+
+  put(key: string, value: Uint8Array): Promise<KvAnswer> {
+    return this.execute({ t: 'put', key, value })
+  }
+
+  cas(key: string, expect: number, value: Uint8Array): Promise<KvAnswer> {
+    return this.execute({ t: 'cas', key, expect, value })
+  }
+
+  get(key: string): Promise<KvAnswer> {
+    return this.execute({ t: 'get', key })
+  }
+
+  delete(key: string): Promise<KvAnswer> {
+    return this.execute({ t: 'delete', key })
+  }
+
+  groups(): KvGroupsView {
+    const out: KvGroupsView = { rangeCount: RANGE_COUNT, replicas: this.replicas, ranges: [] }
+    for (let range = 0; range < RANGE_COUNT; range++) {
+      const e = this.ring.entry(range)
+      if (e === undefined) continue
+      const [from, to] = rangeBounds(range)
+      out.ranges.push({
+        range,
+        from,
+        to,
+        epoch: e.config.epoch,
+        members: [...e.config.members],
+        keys: e.keys,
+      })
+    }
+    return out
+  }
+
+  /** A client operation: run here if this node is a member of the key's group, else at a member. */
+  async execute(req: KvRequest, redirects = 1): Promise<KvAnswer> {
+    if (typeof req.key !== 'string')
+      return { t: 'invalid', code: 'ERR_KV_KEY_NOT_UTF8', message: 'key is not a string' }
+    const range = rangeOf(keyForKvName(req.key))
+    if (this.ring.get(range) === undefined) await this.gossip.pull()
+    const config = this.ring.get(range)
+    if (config === undefined) {
+      return {
+        t: 'unavailable',
+        reason: 'this node has not learned the ring yet (is it joined?)',
+        acceptSent: false,
+      }
+    }
+    if (config.members.includes(this.selfId)) return this.engine.propose(req, { range, config })
+    const answer = await this.forward(req, range, config)
+    if ('redirect' in answer) {
+      this.learn(range, answer.redirect)
+      if (redirects > 0 && answer.redirect.epoch > config.epoch) return this.execute(req, redirects - 1)
+      return { t: 'unavailable', reason: 'the ring moved under this request; try again', acceptSent: false }
+    }
+    return answer
+  }
+
+  /** Sends the operation to the group's members in turn (a per-key order spreads the load). */
+  private async forward(
+    req: KvRequest,
+    range: number,
+    config: GroupConfig,
+  ): Promise<KvAnswer | { redirect: GroupConfig }> {
+    const members = config.members
+    const first = keyForKvName(req.key)[31]! % members.length
+    let lastError = 'no member answered'
+    for (let i = 0; i < members.length; i++) {
+      const to = members[(first + i) % members.length]!
+      try {
+        const reply = await this.request(to, { k: 'op', range, req }, FORWARD_TIMEOUT_MS)
+        const parsed = parseForwardReply(reply)
+        if (parsed !== undefined) return parsed
+        lastError = `${to} answered something malformed`
+      } catch (err) {
+        lastError = `${to}: ${(err as Error).message}`
+      }
+    }
+    // a write may have reached a member that then failed to answer: it may still take effect
+    return { t: 'unavailable', reason: lastError, acceptSent: req.t !== 'get' }
+  }
+
+  private learn(range: number, config: GroupConfig): void {
+    if (this.ring.learn(range, config)) this.engine.adopt(range, config)
+  }
+
+  private async sendAcceptor(to: string, msg: KvMessage): Promise<KvReply> {
+    const reply = parseKvReply(await this.request(to, { k: 'acc', m: msg }, ACCEPTOR_TIMEOUT_MS))
+    if (reply === undefined) throw new Error(`${to} answered something malformed`)
+    return reply
+  }
+
+  private async exchangeRing(to: string, digest: string): Promise<void> {
+    const reply = (await this.request(to, { k: 'ring', d: digest }, ACCEPTOR_TIMEOUT_MS)) as {
+      ring?: unknown
+    } | null
+    if (reply?.ring !== undefined) this.mergeRing(reply.ring)
+  }
+
+  private mergeRing(wire: unknown): void {
+    const before = this.ring.version
+    this.ring.merge(wire)
+    if (this.ring.version === before) return
+    for (let r = 0; r < RANGE_COUNT; r++) {
+      const c = this.ring.get(r)
+      if (c !== undefined) this.engine.adopt(r, c)
+    }
+  }
+
+  private async request(to: string, body: unknown, timeoutMs: number): Promise<unknown> {
+    const contact = this.contactOf(to)
+    const req = { ...this.rpc.base(), t: 'kv' as const, data: encodeKv(body) }
+    const reply = await this.rpc.request(contact, this.protocol, req, timeoutMs)
+    if (reply.t !== 'kv') throw new Error(`${to} answered ${reply.t}`)
+    const decoded = decodeKv(reply.data)
+    if (decoded instanceof Error) throw decoded
+    return decoded
+  }
+
+  private contactOf(id: string): Contact {
+    const addrs = this.membership.get(id)?.meta.addrs ?? []
+    return contactFromPeerId(peerIdFromString(id), [...addrs])
+  }
+
+  /** One inbound KV request; a peer's bytes never throw out of here. */
+  private async handle(req: Request): Promise<Reply> {
+    if (req.t !== 'kv')
+      return { t: 'err', code: 'BAD_MESSAGE', msg: `the kv protocol carries kv requests, not ${req.t}` }
+    const body = decodeKv(req.data) as Record<string, unknown> | Error | null
+    if (body instanceof Error || body === null || typeof body !== 'object') {
+      return { t: 'err', code: 'BAD_MESSAGE', msg: body instanceof Error ? body.message : 'not a map' }
+    }
+    return { t: 'kv', data: encodeKv(await this.answer(body)) }
+  }
+
+  private async answer(body: Record<string, unknown>): Promise<unknown> {
+    switch (body.k) {
+      case 'acc':
+        return this.acceptor.request(body.m)
+      case 'op':
+        return this.serveForwarded(body)
+      case 'ring':
+        return body.d === this.ring.digest() ? {} : { ring: this.ring.toWire() }
+      default:
+        return {
+          t: 'invalid',
+          code: 'ERR_KV_MALFORMED_MESSAGE',
+          message: `unknown kind ${JSON.stringify(body.k)}`,
+        }
+    }
+  }
+
+  private async serveForwarded(body: Record<string, unknown>): Promise<unknown> {
+    const req = parseOp(body.req)
+    if (typeof req === 'string')
+      return { a: { t: 'invalid', code: 'ERR_KV_MALFORMED_MESSAGE', message: req } }
+    const range = rangeOf(keyForKvName(req.key))
+    const config = this.ring.get(range)
+    if (config === undefined || !config.members.includes(this.selfId)) {
+      return config === undefined
+        ? { a: { t: 'unavailable', reason: 'no ring yet', acceptSent: false } }
+        : { redirect: config }
+    }
+    return { a: await this.engine.propose(req, { range, config }) }
+  }
+}
+
+function parseForwardReply(r: unknown): KvAnswer | { redirect: GroupConfig } | undefined {
+  if (r === null || typeof r !== 'object') return undefined
+  const o = r as { a?: unknown; redirect?: unknown }
+  if (o.redirect !== undefined) {
+    const config = parseConfig(o.redirect)
+    return config && { redirect: config }
+  }
+  return parseAnswer(o.a)
+}
+
+function* ranges(): IterableIterator<number> {
+  for (let r = 0; r < RANGE_COUNT; r++) yield r
+}
+
+/** The first and last 32-byte key of a range, as hex. */
+function rangeBounds(range: number): [string, string] {
+  const prefix = (range << 4).toString(16).padStart(4, '0')
+  return [
+    `${prefix}${'0'.repeat(60)}`,
+    `${(((range << 4) | 0xf) >>> 0).toString(16).padStart(4, '0')}${'f'.repeat(60)}`,
+  ]
+}
