@@ -26,8 +26,9 @@
  *    state accepted under the highest ballot (the same rule a key's own round uses). commit(b,
  *    value) to the members of `from`; a majority accepting it makes it chosen: one successor per
  *    epoch, so a false death cannot produce two configurations.
- * 3. install(value) to the new members, then to the members that leave (they answer for the range
- *    with `stale` from then on). A new member serves the keys from the snapshot.
+ * 3. install(value) to the new members; once every one has it, to the members that leave (they
+ *    answer `stale` from then on; not waited for — a leaver is often the dead member replaced). A new
+ *    member serves the keys from the snapshot.
  * An answer `moved` (a member already installed the chosen transition) skips to step 3 with it.
  */
 import type { Random } from '@swarmstore/core'
@@ -62,7 +63,7 @@ export interface RangeMoverInit {
   deadlineMs?: number
 }
 
-type Phase = 'seal' | 'commit' | 'install' | 'leave' | 'wait'
+type Phase = 'seal' | 'commit' | 'install' | 'wait'
 
 interface Move {
   readonly range: number
@@ -152,8 +153,7 @@ export class RangeMover {
       return true
     }
     if (reply?.t === 'stale' && reply.config.epoch > move.from.epoch && phase !== 'install') {
-      if (phase !== 'leave') this.finish(move, { t: 'superseded', config: reply.config })
-      else this.answered(move, to, now)
+      this.finish(move, { t: 'superseded', config: reply.config })
       return true
     }
     if (reply !== undefined && this.counts(move, phase, reply)) this.answered(move, to, now)
@@ -164,7 +164,7 @@ export class RangeMover {
   tick(now: number): void {
     for (const move of [...this.moves.values()]) {
       if (move.wakeAt > now) continue
-      if (move.phase === 'install' || move.phase === 'leave') this.resend(move, now)
+      if (move.phase === 'install') this.resend(move, now)
       else if (now >= move.deadline)
         this.finish(move, { t: 'failed', reason: 'no majority before the deadline' })
       else if (move.phase === 'wait') this.seal(move, now)
@@ -198,7 +198,7 @@ export class RangeMover {
       return true
     }
     if (phase === 'commit') return reply.t === 'committed' && compareBallots(reply.ballot, move.ballot) === 0
-    if (phase === 'install' || phase === 'leave') return reply.t === 'installed'
+    if (phase === 'install') return reply.t === 'installed'
     return false
   }
 
@@ -208,12 +208,11 @@ export class RangeMover {
     if (move.phase === 'seal' && n >= majority(move.from.members.length)) this.commit(move, now)
     else if (move.phase === 'commit' && n >= majority(move.from.members.length))
       this.install(move, move.value!, now)
-    else if (move.phase === 'install' && n === move.value!.next.members.length) this.leave(move, now)
-    else if (move.phase === 'leave' && n === this.leavers(move).length) this.moved(move)
+    else if (move.phase === 'install' && n === move.value!.next.members.length) this.leave(move)
   }
 
   private refused(move: Move, phase: Phase, now: number): void {
-    if (phase === 'install' || phase === 'leave') return // resent on the next tick
+    if (phase === 'install') return // resent on the next tick
     move.refusals++
     if (move.refusals > move.from.members.length - majority(move.from.members.length)) this.retry(move, now)
   }
@@ -248,30 +247,32 @@ export class RangeMover {
     this.broadcast(move, 'install', value.next.members, msg, now)
   }
 
-  private leave(move: Move, now: number): void {
-    const leavers = this.leavers(move)
-    if (leavers.length === 0) {
-      this.moved(move)
-      return
-    }
+  /**
+   * Tells the members that leave (they answer `stale` with the new configuration from then on),
+   * without waiting: a leaver is often the dead member being replaced, and the move is complete.
+   */
+  private leave(move: Move): void {
     const msg: KvMessage = { t: 'install', range: move.range, epoch: move.from.epoch, value: move.value! }
-    this.broadcast(move, 'leave', leavers, msg, now)
+    for (const to of this.leavers(move)) this.queue.push({ type: 'send', id: this.nextId++, to, msg })
+    this.moved(move)
   }
 
-  /** Install and leave resend to whoever has not answered, until the deadline. */
+  /** Install resends to the new members that have not answered, until the deadline. */
   private resend(move: Move, now: number): void {
     const next = move.value!.next
     if (now >= move.deadline) {
-      const missing = next.members.filter((m) => move.phase === 'install' && !move.ok.has(m))
+      const missing = next.members.filter((m) => !move.ok.has(m))
       if (next.members.length - missing.length >= majority(next.members.length)) this.moved(move, missing)
       else this.finish(move, { t: 'failed', reason: 'chosen, but installed at fewer than a majority' })
       return
     }
-    const targets = (move.phase === 'install' ? next.members : this.leavers(move)).filter(
-      (m) => !move.ok.has(m),
-    )
     const msg: KvMessage = { t: 'install', range: move.range, epoch: move.from.epoch, value: move.value! }
-    this.send(move, move.phase, targets, msg)
+    this.send(
+      move,
+      'install',
+      next.members.filter((m) => !move.ok.has(m)),
+      msg,
+    )
     move.wakeAt = Math.min(move.deadline, now + this.phaseTimeoutMs)
   }
 
