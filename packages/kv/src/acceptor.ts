@@ -214,7 +214,8 @@ export class KvAcceptor {
   *records(): IterableIterator<AcceptorRecord> {
     for (const rs of this.ranges.values()) {
       yield rs.record
-      for (const k of rs.keys.values()) if (k.promised !== ZERO_BALLOT || k.accepted?.ballot !== ZERO_BALLOT) yield k
+      for (const k of rs.keys.values())
+        if (k.promised !== ZERO_BALLOT || k.accepted?.ballot !== ZERO_BALLOT) yield k
     }
   }
 
