@@ -231,6 +231,33 @@ describe('RangeMover (seal → commit → install, the coordinator of a range’
     ])
   })
 
+  it('known gap: chosen, installed at a minority of the new members, its mover gone — no move out of the new epoch can finish', () => {
+    // the sim's seed 187 (before the finisher): a resize {a, b, c} → {a, b, c, d, e} chosen by b and
+    // c, installed at b and c, its mover crashed; a was never sealed. Clients learn epoch 3 from
+    // b's and c's `stale`, so every view holds it — but it needs 3 of 5 members installed.
+    const bench = new Bench(['a', 'b', 'c', 'd', 'e'], mover({ deadlineMs: 2000 })).found(from)
+    bench.down.add('a')
+    bench.down.add('d')
+    bench.down.add('e')
+    bench.mover.start(RANGE, from, ['a', 'b', 'c', 'd', 'e'], 0)
+    bench.runUntil(10_000)
+    assert.equal(bench.done[0]?.t, 'failed', 'installed at b and c only')
+    bench.down.clear()
+    const grown = bench.acceptors.get('b')!.configOf(RANGE)!
+    assert.equal(grown.epoch, 3)
+    const out = new Bench([], new RangeMover({ id: 'm2', random: new SeededRandom(2), deadlineMs: 2000 }))
+    for (const [id, acc] of bench.acceptors) out.acceptors.set(id, acc)
+    out.mover.start(RANGE, grown, ['a', 'b', 'c'], 0)
+    out.runUntil(10_000)
+    assert.equal(out.done[0]?.t, 'failed', 'a, d and e answer behind to a seal at epoch 3')
+    // only a move out of epoch 2 — which every view has left behind — finds and finishes it
+    const back = new Bench([], new RangeMover({ id: 'm3', random: new SeededRandom(3) }))
+    for (const [id, acc] of bench.acceptors) back.acceptors.set(id, acc)
+    back.mover.start(RANGE, from, ['a', 'b', 'c'], 0)
+    back.run(1)
+    assert.deepEqual(back.done, [{ t: 'moved', config: grown, missing: [] }])
+  })
+
   it('deadline without a majority of the old members: failed, nothing chosen', () => {
     const bench = new Bench(['a', 'b', 'c', 'd'], mover({ deadlineMs: 2000 })).found(from)
     bench.down.add('b')
