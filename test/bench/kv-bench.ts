@@ -23,6 +23,7 @@ import { runLoad } from './kv/load.js'
 import { runSequential } from './kv/sequential.js'
 import { runSmallFiles } from './kv/small-files.js'
 import { type GroupsView, type Spread, spreadOf } from './kv/spread.js'
+import { startInBatches } from './kv/start.js'
 
 const { values } = parseArgs({
   options: {
@@ -102,11 +103,12 @@ const swarm = await TestSwarm.create('swarmstore-kv-bench-')
 let output: Record<string, unknown>
 try {
   log(`starting ${nodes} daemons…`)
-  const daemons = await swarm.start(nodes)
+  const daemons = await startInBatches(swarm, nodes)
   const targets: Target[] = await Promise.all(
     daemons.map(async (d) => ({ url: d.url, token: await d.token() })),
   )
   const notReady = await waitKvReady(targets)
+  const startSeconds = (performance.now() - t0) / 1000
   if (notReady) log(`key-value routes not ready: ${notReady} (measuring anyway; expect errors)`)
 
   log(`sequential: ${opts.ops} puts, ${opts.ops} gets through other daemons, ${opts.casOps} cas…`)
@@ -144,7 +146,10 @@ try {
   })
 
   log(`small files: ${opts.fileOps} puts and gets of ${VALUE_BYTES} B…`)
+  const lookups3 = await counterSum(targets, LOOKUPS)
   const files = await runSmallFiles({ targets, ops: opts.fileOps, bytes: VALUE_BYTES })
+  // the file routes do look up (chunk placement): a check that the counter moves at all
+  const lookups4 = await counterSum(targets, LOOKUPS)
 
   const view = await groupsOf(targets[0]!)
   const spread: Spread | undefined =
@@ -195,6 +200,7 @@ try {
     lookupsPerOp: load.loadedOps ? r2(loadedLookups / load.loadedOps) : null,
     sequentialLookupsPerOp: r2((lookups1 - lookups0) / seqOps),
     idleLookupsPerSecond: r2((lookups2 - lookups1) / idleSecs),
+    smallFileLookupsPerOp: opts.fileOps ? r2((lookups4 - lookups3) / (2 * opts.fileOps)) : null,
     smallFilePutP50Ms: files.smallFilePutP50Ms,
     smallFilePutP95Ms: files.smallFilePutP95Ms,
     smallFileGetP50Ms: files.smallFileGetP50Ms,
@@ -212,6 +218,7 @@ try {
     keepAliveRetries: load.retries,
     ...(spread ?? { rangeSpread: null, keySpread: null }),
     kvReady: notReady === undefined,
+    startSeconds: Math.round(startSeconds),
     clients: opts.clients,
     keys: opts.keys,
     durationSeconds: opts.durationMs / 1000,
