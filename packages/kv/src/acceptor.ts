@@ -171,7 +171,9 @@ export class KvAcceptor {
     else {
       const rs = this.ranges.get(m.range)
       const refusal = refusalFor(rs, m, this.id)
-      if (refusal) this.reply(id, refusal)
+      // a refusal shows the range's state (its epoch): it too waits until that state is durable
+      if (refusal) this.commit.after(rangeSlot(m.range), { id, reply: refusal })
+      else if (m.t === 'peek') this.peek(id, rs!, m)
       else if (m.t === 'prepare' || m.t === 'accept') this.decide(id, rs!, m)
       else if (m.t === 'seal') this.seal(id, rs!, m)
       else this.accept(id, rs!, m)
@@ -276,6 +278,13 @@ export class KvAcceptor {
     this.commit.change(slot, next, { id, reply })
   }
 
+  /** A get's quorum read: the accepted state, once durable; nothing changes. */
+  private peek(id: number, rs: RangeState, m: KvMessage & { t: 'peek' }): void {
+    const accepted = rs.keys.get(m.key)?.accepted
+    const reply: KvReply = accepted ? { t: 'peeked', accepted } : { t: 'peeked' }
+    this.commit.after(keySlot(m.range, m.key), { id, reply })
+  }
+
   /** A move's phase 1: promise the ballot, freeze the keys, answer with what was accepted. */
   private seal(id: number, rs: RangeState, m: KvMessage & { t: 'seal' }): void {
     const r = rs.record
@@ -362,7 +371,9 @@ function refusalFor(rs: RangeState | undefined, m: KvMessage, self: string): KvR
     if (m.t === 'seal' && arrival?.from === m.epoch) return { t: 'moved', value: arrival.value }
     return { t: 'stale', config }
   }
-  if ((m.t === 'prepare' || m.t === 'accept') && sealed !== undefined) return { t: 'frozen' }
+  // a sealed range's keys are refused, reads too: the next epoch may be taking writes already
+  if ((m.t === 'prepare' || m.t === 'accept' || m.t === 'peek') && sealed !== undefined)
+    return { t: 'frozen' }
   return undefined
 }
 

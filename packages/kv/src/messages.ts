@@ -54,6 +54,8 @@ export type KvMessage =
       readonly key: string
       readonly ballot: Ballot
     }
+  /** A get's quorum read: what did you accept for this key? (Changes nothing, writes nothing.) */
+  | { readonly t: 'peek'; readonly range: number; readonly epoch: number; readonly key: string }
   /** Phase 2: accept `state` for this key under `ballot`, unless you promised a higher one. */
   | {
       readonly t: 'accept'
@@ -85,6 +87,8 @@ export type KvReply =
   | { readonly t: 'promise'; readonly ballot: Ballot; readonly accepted?: Accepted }
   /** The state is durable under `ballot`. */
   | { readonly t: 'accepted'; readonly ballot: Ballot }
+  /** The answer to a peek: what this acceptor accepted for the key (durably), if anything. */
+  | { readonly t: 'peeked'; readonly accepted?: Accepted }
   /** Refused: this acceptor promised `promised`, above the request's ballot. Nothing changed. */
   | { readonly t: 'reject'; readonly promised: Ballot }
   /** Refused: the range has moved past the request's epoch; `config` is where it is now. */
@@ -123,6 +127,10 @@ export function parseKvMessage(m: unknown): KvMessage | KvInputError {
     case 'prepare':
     case 'accept':
       return parseKeyMessage(o, at)
+    case 'peek': {
+      const keyError = checkKey(o.key)
+      return keyError ?? { t: 'peek', ...at, key: o.key as string }
+    }
     case 'seal': {
       if (!isBallot(o.ballot)) return bad('ballot is not {counter, proposer}')
       return { t: 'seal', ...at, ballot: copyBallot(o.ballot) }
@@ -264,6 +272,11 @@ export function parseKvReply(r: unknown): KvReply | undefined {
       if (o.accepted === undefined) return { t: 'promise', ballot: copyBallot(o.ballot) }
       const accepted = parseAccepted(o.accepted)
       return accepted && { t: 'promise', ballot: copyBallot(o.ballot), accepted }
+    }
+    case 'peeked': {
+      if (o.accepted === undefined) return { t: 'peeked' }
+      const accepted = parseAccepted(o.accepted)
+      return accepted && { t: 'peeked', accepted }
     }
     case 'accepted':
     case 'committed':

@@ -51,7 +51,7 @@
  *   default majorities) every later round reads that state or one made from it.
  */
 import type { Random } from '@swarmstore/core'
-import { type Ballot, compareBallots } from './ballot.js'
+import { type Ballot, ballotToString, compareBallots } from './ballot.js'
 import { checkConfig, type GroupConfig, majority } from './config.js'
 import {
   DEFAULT_ATTEMPT_TIMEOUT_MS,
@@ -130,7 +130,7 @@ export interface KvProposerStats {
   unavailable: number
 }
 
-type Phase = 'prepare' | 'accept' | 'wait'
+type Phase = 'peek' | 'prepare' | 'accept' | 'wait'
 
 interface Round {
   readonly op: number
@@ -157,6 +157,8 @@ interface Round {
   /** the versions this request's effecting accepts would have made */
   tried: number[]
   acceptSent: boolean
+  /** a get's quorum read: acceptors that answered, by the accepted ballot they showed */
+  peeks: Map<string, { count: number; accepted: Accepted | undefined }>
 }
 
 export class KvProposer {
@@ -228,9 +230,11 @@ export class KvProposer {
       change: undefined,
       tried: [],
       acceptSent: false,
+      peeks: new Map(),
     }
     this.rounds.set(op, round)
-    this.prepare(round, now)
+    if (req.t === 'get') this.peek(round, now)
+    else this.prepare(round, now)
   }
 
   replied(id: number, raw: ProposerReply, now: number): boolean {
@@ -243,6 +247,10 @@ export class KvProposer {
     this.observe(reply)
     if (reply.t === 'stale' && reply.config.epoch > round.config.epoch) {
       this.moved(round, reply.config, now)
+      return true
+    }
+    if (phase === 'peek') {
+      this.peeked(round, reply, now)
       return true
     }
     if (phase === 'prepare' && reply.t === 'promise' && compareBallots(reply.ballot, round.ballot) === 0) {
@@ -275,7 +283,7 @@ export class KvProposer {
     for (const round of [...this.rounds.values()]) {
       if (round.wakeAt > now) continue
       if (now >= round.deadline) this.giveUp(round, 'no quorum before the deadline')
-      else if (round.phase === 'wait') this.prepare(round, now)
+      else if (round.phase === 'wait' || round.phase === 'peek') this.prepare(round, now)
       else this.retry(round, now)
     }
   }
@@ -347,6 +355,44 @@ export class KvProposer {
     const b =
       reply.t === 'reject' ? reply.promised : reply.t === 'promise' ? reply.accepted?.ballot : undefined
     if (b !== undefined && b.counter > this.maxCounter) this.maxCounter = b.counter
+  }
+
+  /**
+   * A get first reads without writing: `peek` to every member. If a majority shows the same
+   * accepted ballot (not the zero ballot of a snapshot, whose states may differ), that state is
+   * chosen, and no later one was chosen before the get began (its majority would overlap ours and
+   * show it), so the get answers from it: one round trip, no fsync. Otherwise a full round.
+   */
+  private peek(round: Round, now: number): void {
+    round.peeks = new Map()
+    round.refusals = 0
+    const { range, config } = round
+    this.broadcast(round, 'peek', { t: 'peek', range, epoch: config.epoch, key: round.req.key }, now)
+    round.wakeAt = Math.min(round.deadline, now + this.attemptTimeoutMs)
+  }
+
+  private peeked(round: Round, reply: ProposerReply, now: number): void {
+    const q = majority(round.config.members.length)
+    if (reply.t !== 'peeked' || (reply.accepted !== undefined && reply.accepted.ballot.counter === 0)) {
+      round.refusals++
+    } else {
+      const id = reply.accepted === undefined ? '' : ballotToString(reply.accepted.ballot)
+      const seen = round.peeks.get(id) ?? { count: 0, accepted: reply.accepted }
+      seen.count++
+      round.peeks.set(id, seen)
+      if (seen.count >= q) {
+        this.finish(round, applyRequest(seen.accepted?.state ?? ABSENT, round.req, round.tag).answer)
+        return
+      }
+    }
+    let answered = round.refusals
+    let best = 0
+    for (const p of round.peeks.values()) {
+      answered += p.count
+      best = Math.max(best, p.count)
+    }
+    // no ballot can reach a majority any more: read with a full round instead
+    if (best + (round.config.members.length - answered) < q) this.prepare(round, now)
   }
 
   private prepare(round: Round, now: number): void {

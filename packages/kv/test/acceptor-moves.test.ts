@@ -247,20 +247,19 @@ describe('KvAcceptor: a range moved (seal, commit, install)', () => {
     assert.deepEqual(d.ask(seal(m(30), 4)), { t: 'stale', config: further.next }, 'a leaver: stale')
   })
 
-  it('known deviation: a range refusal leaves before the range record it shows is durable', () => {
-    // The contract says no reply shows state not yet durable; `stale`, `behind`, `moved` and
-    // `frozen` are answered at once (receive: `this.reply(id, refusal)`), so a crash may take back
-    // the epoch a `stale` showed (the sim's seed 479, groups of 3, 400 ops). Safe — they show only
-    // chosen configurations, and a refusal promises nothing — but `this.commit.after(rangeSlot(…),
-    // …)` would hold them like every other reply. Flip this test when that is done.
+  it('a range refusal waits until the range record it shows is durable (found by the sim, seed 479)', () => {
+    // `stale` showing an install still being written: a crash could take that epoch back
     const d = member('a')
     d.acc.receive(1, install(transition(next, [['k', state(2, 'x')]])), 0)
     const [write] = d.acc.takeActions()
     assert.equal(write?.type, 'persist', 'the install is being written')
     d.acc.receive(2, prepare(b(9), 'k', 3), 0)
-    assert.deepEqual(d.acc.takeActions(), [{ type: 'reply', id: 2, reply: { t: 'stale', config: next } }])
-    const back = new KvAcceptor({ id: 'a', restore: d.disk })
-    assert.deepEqual(back.configOf(RANGE), config, 'crashed before the write: back at epoch 3')
+    assert.deepEqual(d.acc.takeActions(), [], 'held')
+    d.acc.persisted((write as { batch: number }).batch, 1)
+    assert.deepEqual(
+      d.acc.takeActions().filter((a) => a.type === 'reply' && a.id === 2),
+      [{ type: 'reply', id: 2, reply: { t: 'stale', config: next } }],
+    )
   })
 
   it('refusals change nothing and write nothing', () => {

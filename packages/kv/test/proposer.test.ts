@@ -56,9 +56,18 @@ describe('KvProposer (the contract: requests in, sends and answers out, next wak
   it('applies the change to the state accepted under the highest ballot among the promises', () => {
     const p = proposer()
     p.submit(1, { t: 'get', key: 'k' }, target, 0)
-    const prep = sends(p.takeActions())
     const old = { ballot: { counter: 3, proposer: 'z' }, state: state(5, 'old') }
     const newer = { ballot: { counter: 4, proposer: 'a' }, state: state(6, 'new') }
+    // the peeks disagree: no state is known chosen, so a full round
+    const peeks = sends(p.takeActions())
+    p.replied(peeks[0]!.id, { t: 'peeked', accepted: newer }, 1)
+    p.replied(peeks[1]!.id, { t: 'peeked', accepted: old }, 1)
+    p.replied(peeks[2]!.id, { t: 'failed', reason: 'down' }, 1)
+    const prep = sends(p.takeActions())
+    assert.deepEqual(
+      prep.map((x) => x.msg.t),
+      ['prepare', 'prepare', 'prepare'],
+    )
     p.replied(prep[0]!.id, { t: 'promise', ballot: ballotOf(prep[0]!), accepted: newer }, 1)
     p.replied(prep[1]!.id, { t: 'promise', ballot: ballotOf(prep[1]!), accepted: old }, 1)
     const acc = sends(p.takeActions())
@@ -174,7 +183,7 @@ describe('KvProposer (the contract: requests in, sends and answers out, next wak
 
   it('a phase with no answers at all starts over after the attempt timeout', () => {
     const p = proposer({ attemptTimeoutMs: 100 })
-    p.submit(1, { t: 'get', key: 'k' }, target, 0)
+    p.submit(1, { t: 'delete', key: 'k' }, target, 0)
     p.takeActions()
     assert.equal(p.nextWakeAt(), 100)
     p.tick(100)
@@ -212,7 +221,7 @@ describe('KvProposer (the contract: requests in, sends and answers out, next wak
 
   it('a malformed reply counts as no answer; it does not throw', () => {
     const p = proposer()
-    p.submit(1, { t: 'get', key: 'k' }, target, 0)
+    p.submit(1, { t: 'delete', key: 'k' }, target, 0)
     const prep = sends(p.takeActions())
     const junk = { t: 'promise', ballot: ballotOf(prep[0]!), accepted: { ballot: 'x', state: {} } }
     assert.equal(p.replied(prep[0]!.id, junk as never, 1), true)
@@ -223,12 +232,46 @@ describe('KvProposer (the contract: requests in, sends and answers out, next wak
 
   it('ballots strictly increase, above every counter seen', () => {
     const p = proposer()
-    p.submit(1, { t: 'get', key: 'k' }, target, 0)
-    p.submit(2, { t: 'get', key: 'k' }, target, 0)
+    p.submit(1, { t: 'delete', key: 'k' }, target, 0)
+    p.submit(2, { t: 'delete', key: 'k' }, target, 0)
     const [a, , , b] = sends(p.takeActions())
     assert.deepEqual([ballotOf(a!).counter, ballotOf(b!).counter], [1, 2])
     p.replied(a!.id, { t: 'reject', promised: { counter: 40, proposer: 'q' } }, 1)
-    p.submit(3, { t: 'get', key: 'j' }, target, 1)
+    p.submit(3, { t: 'delete', key: 'j' }, target, 1)
     assert.equal(ballotOf(sends(p.takeActions())[0]!).counter, 41)
+  })
+
+  it('a get whose peeks show one ballot at a majority answers from it: no prepare, no accept', () => {
+    const p = proposer()
+    p.submit(1, { t: 'get', key: 'k' }, target, 0)
+    const peeks = sends(p.takeActions())
+    assert.deepEqual(
+      peeks.map((x) => x.msg.t),
+      ['peek', 'peek', 'peek'],
+    )
+    const chosen = { ballot: { counter: 7, proposer: 'q' }, state: state(3, 'v') }
+    p.replied(peeks[0]!.id, { t: 'peeked', accepted: chosen }, 1)
+    assert.deepEqual(p.takeActions(), [], 'one is not a majority')
+    p.replied(peeks[2]!.id, { t: 'peeked', accepted: chosen }, 2)
+    assert.deepEqual(dones(p.takeActions())[0]?.answer, { t: 'found', value: bytes('v'), version: 3 })
+  })
+
+  it('a get: a majority that accepted nothing means absent; a snapshot state (zero ballot) needs a full round', () => {
+    const p = proposer()
+    p.submit(1, { t: 'get', key: 'k' }, target, 0)
+    const peeks = sends(p.takeActions())
+    p.replied(peeks[0]!.id, { t: 'peeked' }, 1)
+    p.replied(peeks[1]!.id, { t: 'peeked' }, 1)
+    assert.deepEqual(dones(p.takeActions())[0]?.answer, { t: 'notFound', version: 0 })
+
+    p.submit(2, { t: 'get', key: 'k' }, target, 2)
+    const again = sends(p.takeActions())
+    const snap = { ballot: { counter: 0, proposer: '' }, state: state(2, 's') }
+    for (const x of again) p.replied(x.id, { t: 'peeked', accepted: snap }, 3)
+    assert.deepEqual(
+      sends(p.takeActions()).map((x) => x.msg.t),
+      ['prepare', 'prepare', 'prepare'],
+      'snapshot states may differ between members under the zero ballot',
+    )
   })
 })

@@ -132,8 +132,8 @@ export class ClientHost {
 
   private execute(a: ProposerAction): void {
     if (a.type === 'send') {
-      // one operation in flight: its accepts say which epoch's majority will answer it
-      if (a.msg.t === 'accept' && this.current) this.current.acceptEpoch = a.msg.epoch
+      // one operation in flight: its accepts (or a get's peeks) say which epoch's majority answers it
+      if ((a.msg.t === 'accept' || a.msg.t === 'peek') && this.current) this.current.acceptEpoch = a.msg.epoch
       this.node.request<KvReply>(a.to, KV_PROTOCOL, a.msg).then(
         (reply) => this.feed((now) => this.proposer.replied(a.id, reply, now)),
         (err: Error) =>

@@ -171,6 +171,7 @@ export class KvOracle {
       this.fail(`answered ${what} on ${key} at epoch ${epoch} of range ${range}, which nobody holds`)
       return
     }
+    if (version === 0) return // absent, never written: nothing had to be stored (a get's peek)
     let holders = 0
     for (const m of config.members) {
       if ((this.durable.get(m)?.get(`${range}/${epoch}/${key}`) ?? -1) >= version) holders++
@@ -186,15 +187,18 @@ export class KvOracle {
   replied(host: string, acceptor: KvAcceptor, asked: Asked, reply: KvReply): void {
     const s = this.shownBy(host)
     const { range, epoch } = asked
-    // The refusals `stale`, `behind`, `moved` and `frozen` leave the acceptor at once, before a
-    // range record they show is durable (acceptor.ts, `receive`: `this.reply(id, refusal)`), so
-    // a crash may take back the epoch they showed (seed 479, groups of 3, 400 ops: a3 answers
-    // stale {epoch 2} with its install still being written, crashes, restarts at epoch 1). Safe —
-    // they show only chosen configurations, and a refusal promises nothing — but short of the
-    // contract; the floors here are what the held replies showed.
-    const held = reply.t !== 'stale' && reply.t !== 'behind' && reply.t !== 'moved' && reply.t !== 'frozen'
+    // Every reply, a refusal too, leaves only once the state it shows is durable (the sim's seed
+    // 479 once caught `stale` leaving before the install it showed was written).
     const shownEpoch =
-      reply.t === 'installed' ? reply.epoch : held && reply.t !== 'invalid' ? epoch : undefined
+      reply.t === 'installed' || reply.t === 'behind'
+        ? reply.epoch
+        : reply.t === 'stale'
+          ? reply.config.epoch
+          : reply.t === 'moved'
+            ? reply.value.next.epoch
+            : reply.t !== 'invalid'
+              ? epoch
+              : undefined
     if (shownEpoch !== undefined && shownEpoch > (s.epochs.get(range) ?? -1)) s.epochs.set(range, shownEpoch)
     const ballot =
       reply.t === 'reject'
