@@ -68,6 +68,19 @@ export interface PeerRpcInit {
   settings: Settings
 }
 
+/**
+ * Marks an error thrown before the request left (no stream to the peer): a caller may then send a
+ * request that is not idempotent elsewhere without risking it taking effect twice.
+ */
+export function markNotSent(err: Error): Error {
+  ;(err as Error & { notSent?: true }).notSent = true
+  return err
+}
+
+export function wasNotSent(err: unknown): boolean {
+  return (err as { notSent?: true } | null)?.notSent === true
+}
+
 /** Writes with backpressure: waits for the drain when the stream's buffer is full. */
 export async function send(stream: Stream, data: Parameters<Stream['send']>[0]): Promise<void> {
   if (!stream.send(data)) await stream.onDrain()
@@ -261,8 +274,8 @@ export class PeerRpc {
         try {
           out = await this.openOutbound(to, protocol, signal, timeoutMs)
         } catch (err) {
-          if (signal.aborted) throw new TimeoutError(`${to.peerId}: no stream within ${timeoutMs} ms`)
-          throw err
+          const e = signal.aborted ? new TimeoutError(`${to.peerId}: no stream within ${timeoutMs} ms`) : err
+          throw markNotSent(e as Error)
         }
       }
       let reply: Reply

@@ -85,6 +85,10 @@ export class KvEngine {
     return outcome
   }
 
+  moving(range: number): boolean {
+    return this.mover.moving(range)
+  }
+
   get movesUnderWay(): number {
     return this.mover.active
   }

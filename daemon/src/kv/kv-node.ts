@@ -14,7 +14,7 @@ import {
 import type { Membership } from '@swarmstore/membership'
 import { protocolId, type Reply, type Request } from '@swarmstore/wire'
 import type { Logger } from 'pino'
-import type { PeerRpc } from '../peer-rpc.js'
+import { type PeerRpc, wasNotSent } from '../peer-rpc.js'
 import { AcceptorHost } from './acceptor-host.js'
 import { decodeKv, encodeKv } from './codec.js'
 import { KvEngine } from './engine.js'
@@ -89,6 +89,7 @@ export class KvNode implements KvService {
         ring: this.ring,
         membership: this.membership,
         log: this.log,
+        ask: (to, msg) => this.sendAcceptor(to, msg),
       },
       { selfId: this.selfId, replicas: init.replicas },
     )
@@ -184,7 +185,11 @@ export class KvNode implements KvService {
     return answer
   }
 
-  /** Sends the operation to the group's members in turn (a per-key order spreads the load). */
+  /**
+   * Sends the operation to a member of the group (the key picks which: one key's operations meet at
+   * one proposer, and keys spread over the members). A get goes on to the next member when one
+   * fails; a write only when it never left (else it may still take effect there: indeterminate).
+   */
   private async forward(
     req: KvRequest,
     range: number,
@@ -200,12 +205,15 @@ export class KvNode implements KvService {
         const parsed = parseForwardReply(reply)
         if (parsed !== undefined) return parsed
         lastError = `${to} answered something malformed`
+        if (req.t !== 'get') return { t: 'unavailable', reason: lastError, acceptSent: true }
       } catch (err) {
         lastError = `${to}: ${(err as Error).message}`
+        // a write that may have reached a member is not sent to another: it could take effect twice
+        if (req.t !== 'get' && !wasNotSent(err))
+          return { t: 'unavailable', reason: lastError, acceptSent: true }
       }
     }
-    // a write may have reached a member that then failed to answer: it may still take effect
-    return { t: 'unavailable', reason: lastError, acceptSent: req.t !== 'get' }
+    return { t: 'unavailable', reason: lastError, acceptSent: false }
   }
 
   private learn(range: number, config: GroupConfig): void {

@@ -1,6 +1,14 @@
 import { peerIdFromString } from '@libp2p/peer-id'
 import { keyForPeer } from '@swarmstore/core'
-import { type GroupConfig, type MoveOutcome, type RangeCandidate, targetMembers } from '@swarmstore/kv'
+import {
+  type GroupConfig,
+  type KvMessage,
+  type KvReply,
+  type MoveOutcome,
+  RANGE_COUNT,
+  type RangeCandidate,
+  targetMembers,
+} from '@swarmstore/kv'
 import type { Membership } from '@swarmstore/membership'
 import type { Logger } from 'pino'
 import type { AcceptorHost } from './acceptor-host.js'
@@ -15,6 +23,12 @@ const MAX_CONCURRENT_MOVES = 32
 const SETTLE_MS = 2_000
 /** After a move ends, the next check comes this soon (a check scores every range it serves). */
 const RECHECK_MS = 100
+/** A range sealed with no move under way is moved (finished) by its coordinator after this … */
+const STUCK_COORDINATOR_MS = 1_000
+/** … and by any other member after this. */
+const STUCK_MEMBER_MS = 3_000
+/** Ranges fetched from their members at once (a node that missed installs: restarted, frozen). */
+const MAX_CONCURRENT_CATCH_UPS = 8
 /** A range whose move failed is tried again after this. */
 const RETRY_AFTER_MS = 2_000
 
@@ -24,6 +38,8 @@ export interface RangeManagerComponents {
   ring: RingMap
   membership: Pick<Membership, 'members'>
   log: Logger
+  /** a request to a remote acceptor */
+  ask: (to: string, msg: KvMessage) => Promise<KvReply>
 }
 
 export interface RangeManagerInit {
@@ -49,6 +65,9 @@ export class RangeManager {
   /** moves chosen but not confirmed installed at every new member: finished later */
   private readonly unfinished = new Map<number, { from: GroupConfig; members: readonly string[] }>()
   private timer: NodeJS.Timeout | undefined
+  private readonly catching = new Set<number>()
+  /** ranges seen sealed here with no move of ours under way, since when */
+  private readonly frozenSince = new Map<number, number>()
   private soon: NodeJS.Timeout | undefined
   moves = 0
   readonly outcomes = { moved: 0, failed: 0, superseded: 0 }
@@ -76,16 +95,72 @@ export class RangeManager {
       this.c.ring.learn(s.range, s.config, s.keys, true)
       if (this.c.engine.movesUnderWay >= MAX_CONCURRENT_MOVES) continue
       if ((this.retryAt.get(s.range) ?? 0) > now) continue
+      if ((this.c.ring.get(s.range)?.epoch ?? 0) > s.config.epoch) continue // behind: caught up first
       const coordinator = s.config.members.find((m) => live.has(m))
-      if (coordinator !== this.selfId) continue
       const target = targetMembers(s.range, candidates, this.replicas)
-      if (!sameMembers(target, s.config.members)) this.move(s.range, s.config, target)
+      if (this.stuck(s.range, s.frozen, coordinator === this.selfId, now))
+        this.move(s.range, s.config, target)
+      else if (coordinator === this.selfId && !sameMembers(target, s.config.members))
+        this.move(s.range, s.config, target)
     }
+    this.catchUpAll()
     for (const [range, u] of this.unfinished) {
       if (this.c.engine.movesUnderWay >= MAX_CONCURRENT_MOVES) break
       if ((this.retryAt.get(range) ?? 0) > now) continue
       this.unfinished.delete(range)
       this.move(range, u.from, u.members)
+    }
+  }
+
+  /**
+   * A range sealed here with no move of it under way here for a while: its mover died or restarted
+   * between seal and install (the target may well equal the members, so nothing else would move it).
+   * Whoever finds a seal finishes it — a move out of the same configuration re-seals, adopts any
+   * transition already accepted, and installs it. The coordinator waits 1 s, other members 3 s.
+   */
+  private stuck(range: number, frozen: boolean, coordinator: boolean, now: number): boolean {
+    if (!frozen || this.c.engine.moving(range)) {
+      this.frozenSince.delete(range)
+      return false
+    }
+    const since = this.frozenSince.get(range) ?? now
+    this.frozenSince.set(range, since)
+    return now - since >= (coordinator ? STUCK_COORDINATOR_MS : STUCK_MEMBER_MS)
+  }
+
+  /**
+   * Ranges whose configuration in the ring is newer than what this node's acceptor holds, where
+   * this node is (or thinks it is) a member: it missed an install (down or frozen meanwhile). Their
+   * chosen transition is fetched from a member of the newer configuration and installed here — a
+   * new member then serves from its snapshot, one that left stops answering for the range.
+   */
+  private catchUpAll(): void {
+    const kv = this.c.acceptor.kv
+    for (let range = 0; range < RANGE_COUNT && this.catching.size < MAX_CONCURRENT_CATCH_UPS; range++) {
+      const ring = this.c.ring.get(range)
+      const mine = kv.configOf(range)
+      if (ring === undefined || this.catching.has(range) || (mine?.epoch ?? 0) >= ring.epoch) continue
+      if (!ring.members.includes(this.selfId) && !mine?.members.includes(this.selfId)) continue
+      this.catching.add(range)
+      this.catchUp(range, ring).finally(() => this.catching.delete(range))
+    }
+  }
+
+  private async catchUp(range: number, config: GroupConfig): Promise<void> {
+    // a seal of the epoch before is answered `moved` (with the chosen transition) by a member that
+    // arrived from it, changing nothing there
+    const seal: KvMessage = {
+      t: 'seal',
+      range,
+      epoch: config.epoch - 1,
+      ballot: { counter: 0, proposer: this.selfId },
+    }
+    for (const to of config.members.filter((m) => m !== this.selfId)) {
+      const reply = await this.c.ask(to, seal).catch(() => undefined)
+      if (reply?.t !== 'moved') continue
+      await this.c.acceptor.request({ t: 'install', range, epoch: config.epoch - 1, value: reply.value })
+      this.c.log.info({ range, epoch: config.epoch }, 'kv: caught up with a range move missed')
+      return
     }
   }
 
