@@ -13,9 +13,11 @@
  *
  *   npm run --silent bench:kv -- --nodes 20 --ops 500 --json
  */
+import { createHash } from 'node:crypto'
 import { availableParallelism, loadavg } from 'node:os'
 import { parseArgs } from 'node:util'
 import { TestSwarm } from '../support/swarm.js'
+import { cpuMeter } from './kv/cpu.js'
 import { type ErrorCounts, errorTotal } from './kv/errors.js'
 import { call, counterSum, keepAliveAgent, type Target } from './kv/http-client.js'
 import { type KadResult, measureKad } from './kv/kad-compare.js'
@@ -80,39 +82,57 @@ async function groupsOf(target: Target): Promise<GroupsView | { status: number; 
 }
 
 /**
- * Until every daemon's view has each range at its full membership (or 60 s). A route that does
- * not exist (404) will not appear by waiting: that is reported at once.
+ * Until the ring has settled: every daemon's view the same (each range's epoch and members), every
+ * range at its full membership, and nothing changed since the previous look 2 s before. Ranges move
+ * onto their targets after the daemons start, and an operation on a range in the middle of a move
+ * waits for it. Looked at every 2 s: each view is a JSON document of 4,096 ranges. Gives up after
+ * 300 s (reported). A route that does not exist (404) will not appear by waiting: reported at once.
  */
-async function waitKvReady(targets: Target[]): Promise<string | undefined> {
-  const deadline = Date.now() + 60_000
+async function waitKvSettled(targets: Target[]): Promise<string | undefined> {
+  const deadline = Date.now() + 300_000
+  let previous = ''
   for (;;) {
     const views = await Promise.all(targets.map(groupsOf))
     const bad = views.find((v) => 'status' in v)
     if (bad && 'status' in bad && bad.status === 404) return `GET /v1/kv/groups: 404 ${bad.body}`
-    const short = views.filter(
-      (v) => 'status' in v || v.ranges.some((r) => r.members.length < Math.min(v.replicas, nodes)),
+    const prints = views.map((v) =>
+      'status' in v
+        ? `unanswered ${v.status}`
+        : v.ranges.some((r) => r.members.length < Math.min(v.replicas, nodes))
+          ? 'incomplete'
+          : createHash('sha256')
+              .update(JSON.stringify(v.ranges.map((r) => [r.range, r.epoch, r.members])))
+              .digest('hex'),
     )
-    if (short.length === 0) return undefined
-    if (Date.now() > deadline) return `after 60 s ${short.length} daemons still see incomplete groups`
-    await new Promise((r) => setTimeout(r, 500))
+    const agreed = prints.every((p) => p === prints[0]) && prints[0]!.length === 64
+    if (agreed && prints[0] === previous) return undefined
+    previous = agreed ? prints[0]! : ''
+    if (Date.now() > deadline) {
+      const incomplete = prints.filter((p) => p.length !== 64).length
+      return `after 300 s the ring had not settled (${incomplete} daemons with incomplete or no groups, ${new Set(prints).size} distinct views)`
+    }
+    await new Promise((r) => setTimeout(r, 2000))
   }
 }
 
 const t0 = performance.now()
 const swarm = await TestSwarm.create('swarmstore-kv-bench-')
 let output: Record<string, unknown>
+let destroyed = false
 try {
   log(`starting ${nodes} daemons…`)
   const daemons = await startInBatches(swarm, nodes)
   const targets: Target[] = await Promise.all(
     daemons.map(async (d) => ({ url: d.url, token: await d.token() })),
   )
-  const notReady = await waitKvReady(targets)
+  const notReady = await waitKvSettled(targets)
   const startSeconds = (performance.now() - t0) / 1000
-  if (notReady) log(`key-value routes not ready: ${notReady} (measuring anyway; expect errors)`)
+  if (notReady) log(`key-value ring not settled: ${notReady} (measuring anyway)`)
 
   log(`sequential: ${opts.ops} puts, ${opts.ops} gets through other daemons, ${opts.casOps} cas…`)
+  const pids = daemons.map((d) => d.proc!.pid!)
   const lookups0 = await counterSum(targets, LOOKUPS)
+  const seqCpu = await cpuMeter(pids)
   const warmupPairs = Math.min(20, opts.ops)
   const seq = await runSequential({
     targets,
@@ -122,18 +142,22 @@ try {
     warmupOps: warmupPairs,
     prefix: 'seq-',
   })
+  const cpuSequential = await seqCpu()
   const lookups1 = await counterSum(targets, LOOKUPS)
   // each warm-up pair and each key is a put and a get; each cas, a cas and a get
   const seqOps = 2 * (warmupPairs + opts.ops + seq.casOps)
 
   // What the daemons look up on their own (routing refresh, membership), for reading lookupsPerOp.
   const idleSecs = 3
+  const idleCpu = await cpuMeter(pids)
   await new Promise((r) => setTimeout(r, idleSecs * 1000))
+  const cpuIdle = await idleCpu()
   const lookups2 = await counterSum(targets, LOOKUPS)
 
   log(
     `loaded: ${opts.clients} clients, ${opts.keys} keys, ${opts.warmupMs / 1000} s warm-up + ${opts.durationMs / 1000} s…`,
   )
+  const loadCpu = await cpuMeter(pids)
   const load = await runLoad({
     targets,
     clients: opts.clients,
@@ -144,6 +168,7 @@ try {
     prefix: 'load-',
     lookupCounter: LOOKUPS,
   })
+  const cpuLoaded = await loadCpu()
 
   log(`small files: ${opts.fileOps} puts and gets of ${VALUE_BYTES} B…`)
   const lookups3 = await counterSum(targets, LOOKUPS)
@@ -160,6 +185,7 @@ try {
           daemons.map((d) => d.peerId),
         )
   await swarm.destroy() // the comparison below gets the machine to itself
+  destroyed = true
 
   let kad: KadResult | undefined
   if (!values['no-kad'])
@@ -224,13 +250,20 @@ try {
     durationSeconds: opts.durationMs / 1000,
     warmupSeconds: opts.warmupMs / 1000,
     loadCpuSecondsPerSecond: load.loadCpuSecondsPerSecond,
+    // cores in use: all daemons together, and the whole machine (others' processes included)
+    daemonCoresSequential: cpuSequential.daemons,
+    daemonCoresIdle: cpuIdle.daemons,
+    daemonCoresLoaded: cpuLoaded.daemons,
+    machineCoresSequential: cpuSequential.machine,
+    machineCoresIdle: cpuIdle.machine,
+    machineCoresLoaded: cpuLoaded.machine,
     cpus: availableParallelism(),
     loadavg1m: Math.round(loadavg()[0]! * 10) / 10,
     runSeconds: Math.round((performance.now() - t0) / 1000),
     firstErrors: [...seq.errors.first, ...load.firstErrors, ...files.errors.first].slice(0, 10),
   }
 } finally {
-  await swarm.destroy()
+  if (!destroyed) await swarm.destroy()
 }
 
 if (values.json) console.log(JSON.stringify(output))

@@ -7,7 +7,7 @@
 export interface GroupsView {
   rangeCount: number
   replicas: number
-  ranges: { range: number; members: string[]; keys: number | null }[]
+  ranges: { range: number; epoch: number; members: string[]; keys: number | null }[]
 }
 
 export interface Spread {
