@@ -24,7 +24,7 @@ import { type KadResult, measureKad } from './kv/kad-compare.js'
 import { runLoad } from './kv/load.js'
 import { runSequential } from './kv/sequential.js'
 import { runSmallFiles } from './kv/small-files.js'
-import { type GroupsView, type Spread, spreadOf } from './kv/spread.js'
+import { type GroupsView, type Spread, spreadOf, withOwnCounts } from './kv/spread.js'
 import { startInBatches } from './kv/start.js'
 
 const { values } = parseArgs({
@@ -176,12 +176,15 @@ try {
   // the file routes do look up (chunk placement): a check that the counter moves at all
   const lookups4 = await counterSum(targets, LOOKUPS)
 
-  const view = await groupsOf(targets[0]!)
+  const views = await Promise.all(targets.map(groupsOf))
+  const answered = views.flatMap((view, i) =>
+    'status' in view ? [] : [{ peerId: daemons[i]!.peerId, view }],
+  )
   const spread: Spread | undefined =
-    'status' in view
+    answered.length === 0
       ? undefined
       : spreadOf(
-          view,
+          withOwnCounts(answered),
           daemons.map((d) => d.peerId),
         )
   await swarm.destroy() // the comparison below gets the machine to itself

@@ -1,8 +1,12 @@
 /**
- * How evenly the key-value ranges and their keys sit on the daemons, from one daemon's
+ * How evenly the key-value ranges and their keys sit on the daemons, from every daemon's
  * `GET /v1/kv/groups`: each member's share (ranges it is a member of; keys of those ranges)
  * against the fair share (every range's members, or keys × members, spread over all daemons).
  * 1.0 is perfectly even; 1.5 means the busiest daemon carries half as much again as its share.
+ *
+ * A daemon counts the keys of the ranges it serves itself (every 0.5 s); the count it has of
+ * another group's range is the first one gossip brought and is not refreshed, so each range's
+ * count is taken from the view of one of its own members.
  */
 export interface GroupsView {
   rangeCount: number
@@ -21,6 +25,20 @@ export interface Spread {
   rangesUnderReplicas: number
   /** keys the groups report, tombstones included, each range counted once */
   kvKeys: number | null
+}
+
+/** The first view's ranges, each with the key count its own members report. */
+export function withOwnCounts(views: { peerId: string; view: GroupsView }[]): GroupsView {
+  const byPeer = new Map(views.map((v) => [v.peerId, new Map(v.view.ranges.map((r) => [r.range, r]))]))
+  const base = views[0]!.view
+  const ranges = base.ranges.map((r) => {
+    for (const m of r.members) {
+      const own = byPeer.get(m)?.get(r.range)
+      if (own !== undefined && own.epoch === r.epoch && own.keys !== null) return { ...r, keys: own.keys }
+    }
+    return { ...r, keys: null }
+  })
+  return { ...base, ranges }
 }
 
 export function spreadOf(view: GroupsView, peerIds: string[]): Spread {
