@@ -234,13 +234,7 @@ export class KvNode implements KvService {
   }
 
   private mergeRing(wire: unknown): void {
-    const before = this.ring.version
-    this.ring.merge(wire)
-    if (this.ring.version === before) return
-    for (let r = 0; r < RANGE_COUNT; r++) {
-      const c = this.ring.get(r)
-      if (c !== undefined) this.engine.adopt(r, c)
-    }
+    for (const r of this.ring.merge(wire)) this.engine.adopt(r, this.ring.get(r)!)
   }
 
   private async request(to: string, body: unknown, timeoutMs: number): Promise<unknown> {

@@ -29,6 +29,10 @@ const STUCK_COORDINATOR_MS = 1_000
 const STUCK_MEMBER_MS = 3_000
 /** Ranges fetched from their members at once (a node that missed installs: restarted, frozen). */
 const MAX_CONCURRENT_CATCH_UPS = 8
+/** Ranges whose install this node missed are looked for this often. */
+const CATCH_UP_EVERY_MS = 2_000
+/** Sizes of the ranges served here go into the ring map this often (for `kv groups`). */
+const SIZES_EVERY_MS = 5_000
 /** A range whose move failed is tried again after this. */
 const RETRY_AFTER_MS = 2_000
 
@@ -66,6 +70,13 @@ export class RangeManager {
   private readonly unfinished = new Map<number, { from: GroupConfig; members: readonly string[] }>()
   private timer: NodeJS.Timeout | undefined
   private readonly catching = new Set<number>()
+  /** targets by range, for the candidate set `targetsFor` */
+  private readonly targets = new Map<number, string[]>()
+  private targetsFor = ''
+  /** when this node next reports the sizes of the ranges it serves to its ring map */
+  private sizesAt = 0
+  /** when this node next looks for ranges it missed an install of */
+  private catchUpAt = 0
   /** ranges seen sealed here with no move of ours under way, since when */
   private readonly frozenSince = new Map<number, number>()
   private soon: NodeJS.Timeout | undefined
@@ -91,19 +102,25 @@ export class RangeManager {
   private check(): void {
     const now = Date.now() // io-edge
     const { live, candidates } = this.view(now)
+    this.useCandidates(candidates)
+    const sizes = now >= this.sizesAt
+    if (sizes) this.sizesAt = now + SIZES_EVERY_MS
     for (const s of this.c.acceptor.kv.served()) {
-      this.c.ring.learn(s.range, s.config, s.keys, true)
+      if (sizes) this.c.ring.learn(s.range, s.config, s.keys, true)
       if (this.c.engine.movesUnderWay >= MAX_CONCURRENT_MOVES) continue
       if ((this.retryAt.get(s.range) ?? 0) > now) continue
       if ((this.c.ring.get(s.range)?.epoch ?? 0) > s.config.epoch) continue // behind: caught up first
       const coordinator = s.config.members.find((m) => live.has(m))
-      const target = targetMembers(s.range, candidates, this.replicas)
+      const target = this.targetOf(s.range, candidates)
       if (this.stuck(s.range, s.frozen, coordinator === this.selfId, now))
         this.move(s.range, s.config, target)
       else if (coordinator === this.selfId && !sameMembers(target, s.config.members))
         this.move(s.range, s.config, target)
     }
-    this.catchUpAll()
+    if (now >= this.catchUpAt) {
+      this.catchUpAt = now + CATCH_UP_EVERY_MS
+      this.catchUpAll()
+    }
     for (const [range, u] of this.unfinished) {
       if (this.c.engine.movesUnderWay >= MAX_CONCURRENT_MOVES) break
       if ((this.retryAt.get(range) ?? 0) > now) continue
@@ -164,6 +181,26 @@ export class RangeManager {
     }
   }
 
+  /** Targets are computed again only when the candidates changed. */
+  private useCandidates(candidates: RangeCandidate[]): void {
+    const signature = candidates
+      .map((c) => c.peerId)
+      .sort()
+      .join(',')
+    if (signature === this.targetsFor) return
+    this.targets.clear()
+    this.targetsFor = signature
+  }
+
+  private targetOf(range: number, candidates: RangeCandidate[]): string[] {
+    let t = this.targets.get(range)
+    if (t === undefined) {
+      t = targetMembers(range, candidates, this.replicas)
+      this.targets.set(range, t)
+    }
+    return t
+  }
+
   /** Live members (alive, or suspect but not yet dead) and the settled ones that may be targets. */
   private view(now: number): { live: Set<string>; candidates: RangeCandidate[] } {
     const live = new Set<string>([this.selfId])
@@ -194,11 +231,6 @@ export class RangeManager {
 
   private moved(range: number, from: GroupConfig, members: readonly string[], o: MoveOutcome): void {
     this.outcomes[o.t]++
-    if ((this.outcomes.moved + this.outcomes.failed + this.outcomes.superseded) % 200 === 0)
-      this.c.log.info(
-        { ...this.outcomes, reason: o.t === 'failed' ? o.reason : undefined, at: Date.now() },
-        'kv moves',
-      )
     // a finished move frees a slot: the next range need not wait for the next check
     this.soon ??= setTimeout(() => {
       this.soon = undefined

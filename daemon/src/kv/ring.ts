@@ -55,14 +55,18 @@ export class RingMap {
     return true
   }
 
-  /** A short hash of every range's epoch and size: equal digests, equal maps. */
+  /**
+   * A short hash of every range's epoch and the order of magnitude of its size: equal digests, the
+   * same configurations. Sizes count only by their power of two, so a busy range's changing count
+   * does not make every gossip exchange ship the whole map (~80 KB to encode, send and merge).
+   */
   digest(): string {
     if (this.digestCache === undefined) {
       const h = createHash('sha256')
       const row = new Float64Array(2)
       for (const e of this.entries) {
         row[0] = e?.config.epoch ?? -1
-        row[1] = e?.keys ?? -1
+        row[1] = e?.keys == null ? -1 : Math.ceil(Math.log2(e.keys + 1))
         h.update(row)
       }
       this.digestCache = h.digest('base64url').slice(0, 22)
@@ -86,11 +90,11 @@ export class RingMap {
     return { ids: [...index.keys()], r }
   }
 
-  /** Merges a peer's ring (untrusted: malformed rows are skipped). Returns how many ranges moved. */
-  merge(wire: unknown): number {
+  /** Merges a peer's ring (untrusted: malformed rows are skipped). Returns the ranges that moved. */
+  merge(wire: unknown): number[] {
     const w = wire as Partial<WireRing> | null
-    if (w === null || typeof w !== 'object' || !Array.isArray(w.ids) || !Array.isArray(w.r)) return 0
-    let moved = 0
+    if (w === null || typeof w !== 'object' || !Array.isArray(w.ids) || !Array.isArray(w.r)) return []
+    const moved: number[] = []
     for (const row of w.r.slice(0, RANGE_COUNT)) {
       if (!Array.isArray(row) || row.length !== 4) continue
       const [range, epoch, idx, keys] = row as unknown[]
@@ -99,7 +103,8 @@ export class RingMap {
       const config = parseConfig({ epoch, members: idx.map((i) => (w.ids as unknown[])[i as number]) })
       if (config === undefined) continue
       const size = Number.isSafeInteger(keys) && (keys as number) >= 0 ? (keys as number) : null
-      if (this.learn(range as number, config, size)) moved++
+      const before = this.entries[range as number]?.config.epoch
+      if (this.learn(range as number, config, size) && before !== config.epoch) moved.push(range as number)
     }
     return moved
   }

@@ -251,10 +251,10 @@ export class RangeMover {
    * Tells the members that leave (they answer `stale` with the new configuration from then on),
    * without waiting: a leaver is often the dead member being replaced, and the move is complete.
    */
-  private leave(move: Move): void {
+  private leave(move: Move, missing: string[] = []): void {
     const msg: KvMessage = { t: 'install', range: move.range, epoch: move.from.epoch, value: move.value! }
     for (const to of this.leavers(move)) this.queue.push({ type: 'send', id: this.nextId++, to, msg })
-    this.moved(move)
+    this.moved(move, missing)
   }
 
   /** Install resends to the new members that have not answered, until the deadline. */
@@ -262,7 +262,8 @@ export class RangeMover {
     const next = move.value!.next
     if (now >= move.deadline) {
       const missing = next.members.filter((m) => !move.ok.has(m))
-      if (next.members.length - missing.length >= majority(next.members.length)) this.moved(move, missing)
+      // installed at a majority: the new group serves, so the leavers may stop (else they stay sealed)
+      if (next.members.length - missing.length >= majority(next.members.length)) this.leave(move, missing)
       else this.finish(move, { t: 'failed', reason: 'chosen, but installed at fewer than a majority' })
       return
     }
