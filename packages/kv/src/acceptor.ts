@@ -36,7 +36,7 @@
  * - `promised` never decreases and `accepted.ballot ≤ promised`; both survive a crash once answered.
  * - A reply never shows state that is not durable (so a crash can only lose what nobody was told).
  */
-import { type Ballot, compareBallots, ZERO_BALLOT } from './ballot.js'
+import { type Ballot, compareBallots, nextBallot, ZERO_BALLOT } from './ballot.js'
 import { checkConfig, type GroupConfig } from './config.js'
 import { KvConfigError, KvInputError } from './errors.js'
 import { GroupCommit } from './group-commit.js'
@@ -271,7 +271,9 @@ export class KvAcceptor {
         : { t: 'promise', ballot: m.ballot }
     } else {
       this.counts.accepts++
-      next = { ...cur, promised: m.ballot, accepted: { ballot: m.ballot, state: m.state } }
+      // with `next`, the promise moves on to the proposer's next ballot in the same write
+      const promised = m.next ? nextBallot(m.ballot) : m.ballot
+      next = { ...cur, promised, accepted: { ballot: m.ballot, state: m.state } }
       reply = { t: 'accepted', ballot: m.ballot }
     }
     rs.keys.set(m.key, next)

@@ -22,3 +22,8 @@ export function compareBallots(a: Ballot, b: Ballot): number {
 export function ballotToString(b: Ballot): string {
   return `${b.counter}.${b.proposer}`
 }
+
+/** The ballot right after `b` from the same proposer (what an accept with `next` promises). */
+export function nextBallot(b: Ballot): Ballot {
+  return { counter: b.counter + 1, proposer: b.proposer }
+}

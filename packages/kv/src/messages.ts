@@ -56,7 +56,11 @@ export type KvMessage =
     }
   /** A get's quorum read: what did you accept for this key? (Changes nothing, writes nothing.) */
   | { readonly t: 'peek'; readonly range: number; readonly epoch: number; readonly key: string }
-  /** Phase 2: accept `state` for this key under `ballot`, unless you promised a higher one. */
+  /**
+   * Phase 2: accept `state` for this key under `ballot`, unless you promised a higher one. With
+   * `next`, also promise the proposer's next ballot (counter + 1, same proposer): its next change
+   * of this key may then skip phase 1 (CASPaxos's one-round-trip optimisation).
+   */
   | {
       readonly t: 'accept'
       readonly range: number
@@ -64,6 +68,7 @@ export type KvMessage =
       readonly key: string
       readonly ballot: Ballot
       readonly state: KvState
+      readonly next?: true
     }
   /**
    * A move's phase 1: stop serving the range's keys at `epoch` (from now on they are refused
@@ -159,7 +164,9 @@ function parseKeyMessage(
   const base = { ...at, key: o.key as string, ballot: copyBallot(o.ballot) }
   if (o.t === 'prepare') return { t: 'prepare', ...base }
   const state = parseState(o.state)
-  return state instanceof KvInputError ? state : { t: 'accept', ...base, state }
+  if (state instanceof KvInputError) return state
+  if (o.next !== undefined && o.next !== true) return bad('next must be true when present')
+  return o.next === true ? { t: 'accept', ...base, state, next: true } : { t: 'accept', ...base, state }
 }
 
 /** A configuration as the wire carries it: an epoch and 1 to MAX_GROUP_MEMBERS distinct ids. */

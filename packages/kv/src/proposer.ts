@@ -51,7 +51,7 @@
  *   default majorities) every later round reads that state or one made from it.
  */
 import type { Random } from '@swarmstore/core'
-import { type Ballot, ballotToString, compareBallots } from './ballot.js'
+import { type Ballot, ballotToString, compareBallots, nextBallot } from './ballot.js'
 import { checkConfig, type GroupConfig, majority } from './config.js'
 import {
   DEFAULT_ATTEMPT_TIMEOUT_MS,
@@ -132,6 +132,18 @@ export interface KvProposerStats {
 
 type Phase = 'peek' | 'prepare' | 'accept' | 'wait'
 
+interface Fast {
+  readonly ballot: Ballot
+  readonly state: KvState
+}
+
+/** Keys remembered for one-round-trip changes (the oldest forgotten first). */
+const MAX_FAST_KEYS = 10_000
+
+function fastKey(round: { range: number; config: GroupConfig; req: KvRequest }): string {
+  return `${round.range}:${round.config.epoch}:${round.req.key}`
+}
+
 interface Round {
   readonly op: number
   readonly req: KvRequest
@@ -171,6 +183,8 @@ export class KvProposer {
   private readonly maxAttempts: number
   private readonly quorums: { prepare?: number; accept?: number }
   private readonly rounds = new Map<number, Round>()
+  /** keys this proposer changed last, with the ballot promised to it next and the state chosen */
+  private readonly fast = new Map<string, Fast>()
   private readonly inFlight = new Map<number, { round: Round; phase: Phase }>()
   private queue: ProposerAction[] = []
   private maxCounter = 0
@@ -233,7 +247,9 @@ export class KvProposer {
       peeks: new Map(),
     }
     this.rounds.set(op, round)
+    const fast = req.t === 'get' ? undefined : this.takeFast(round)
     if (req.t === 'get') this.peek(round, now)
+    else if (fast) this.acceptAt(round, fast, now)
     else this.prepare(round, now)
   }
 
@@ -268,6 +284,7 @@ export class KvProposer {
       round.acks++
       if (round.acks >= this.acceptQuorum(round)) {
         this.timePhase(round, now)
+        this.keepFast(round)
         this.finish(round, round.change!.answer)
       }
       return true
@@ -432,9 +449,40 @@ export class KvProposer {
       key: round.req.key,
       ballot: round.ballot,
       state: change.state,
+      next: true,
     }
     this.broadcast(round, 'accept', msg as KvMessage, now)
     round.wakeAt = Math.min(round.deadline, now + this.attemptTimeoutMs)
+  }
+
+  /**
+   * One round trip for the next change of a key this proposer just changed: the majority that
+   * accepted its last state under b also promised b+1 to it (`next`), so no other state can have
+   * been chosen since, unless a higher ballot came — which then refuses this accept, and the
+   * request falls back to a full round. The entry is taken: one request at a time uses it.
+   */
+  private takeFast(round: Round): Fast | undefined {
+    const k = fastKey(round)
+    const f = this.fast.get(k)
+    this.fast.delete(k)
+    return f
+  }
+
+  private acceptAt(round: Round, fast: Fast, now: number): void {
+    this.counts.attempts++
+    round.attempts++
+    round.ballot = fast.ballot
+    round.highest = { ballot: fast.ballot, state: fast.state }
+    this.accept(round, now)
+  }
+
+  /** A majority accepted under round.ballot and promised the next one: remember it for this key. */
+  private keepFast(round: Round): void {
+    const ballot = nextBallot(round.ballot)
+    // fresh ballots of this proposer go above the one kept, so it is never made twice
+    this.maxCounter = Math.max(this.maxCounter, ballot.counter)
+    this.fast.set(fastKey(round), { ballot, state: round.change!.state })
+    if (this.fast.size > MAX_FAST_KEYS) this.fast.delete(this.fast.keys().next().value!)
   }
 
   /**

@@ -187,4 +187,23 @@ describe('KvAcceptor (the contract: requests in, persist and reply actions out)'
     assert.deepEqual(back.record(0, 'k'), { t: 'key', range: 0, epoch: 3, key: 'k', promised: b(1) })
     assert.deepEqual(ask(back, prepare(b(1))), { t: 'reject', promised: b(1) }, 'the promise survived')
   })
+
+  it('an accept with next also promises the proposer its next ballot, in the same write', () => {
+    const acc = founded()
+    ask(acc, prepare(b(4)))
+    assert.deepEqual(ask(acc, { ...accept(b(4), state(1, 'x')), next: true }), {
+      t: 'accepted',
+      ballot: b(4),
+    })
+    assert.deepEqual(acc.record(0, 'k')?.promised, b(5))
+    assert.deepEqual(
+      ask(acc, prepare(b(5, 'a'))),
+      { t: 'reject', promised: b(5) },
+      'b(5, a) is not above b(5, p)',
+    )
+    assert.deepEqual(ask(acc, { ...accept(b(5), state(2, 'y')), next: true }), {
+      t: 'accepted',
+      ballot: b(5),
+    })
+  })
 })

@@ -274,4 +274,33 @@ describe('KvProposer (the contract: requests in, sends and answers out, next wak
       'snapshot states may differ between members under the zero ballot',
     )
   })
+
+  it('the next change of a key it just changed skips phase 1: accept under the promised next ballot', () => {
+    const p = proposer()
+    p.submit(1, { t: 'put', key: 'k', value: bytes('x') }, target, 0)
+    const prep = sends(p.takeActions())
+    for (const x of prep) p.replied(x.id, { t: 'promise', ballot: ballotOf(x) }, 1)
+    const acc = sends(p.takeActions())
+    assert.ok(
+      acc.every((x) => x.msg.t === 'accept' && x.msg.next === true),
+      'accepts ask for the next promise',
+    )
+    for (const x of acc) p.replied(x.id, { t: 'accepted', ballot: ballotOf(x) }, 2)
+    assert.deepEqual(dones(p.takeActions())[0]?.answer, { t: 'ok', version: 1 })
+
+    p.submit(2, { t: 'put', key: 'k', value: bytes('y') }, target, 3)
+    const fast = sends(p.takeActions())
+    assert.deepEqual(
+      fast.map((x) => x.msg.t),
+      ['accept', 'accept', 'accept'],
+      'no prepare',
+    )
+    assert.deepEqual(ballotOf(fast[0]!), { counter: ballotOf(acc[0]!).counter + 1, proposer: 'p' })
+    assert.equal(stateOf(fast[0]!).version, 2, 'built on the state it had chosen')
+    // refused (someone prepared higher meanwhile): a full round, with a fresh ballot above it
+    for (const x of fast) p.replied(x.id, { t: 'reject', promised: { counter: 9, proposer: 'q' } }, 4)
+    p.tick(p.nextWakeAt()!)
+    const again = sends(p.takeActions())
+    assert.ok(again.every((x) => x.msg.t === 'prepare' && ballotOf(x).counter === 10))
+  })
 })
