@@ -121,6 +121,8 @@ interface RangeState {
 export class KvAcceptor {
   readonly id: string
   private readonly ranges = new Map<number, RangeState>()
+  /** the ranges whose current configuration lists this acceptor (what `served` walks) */
+  private readonly mine = new Set<number>()
   private readonly commit: GroupCommit<AcceptorRecord, Reply>
   private queue: AcceptorAction[] = []
   private readonly counts = {
@@ -156,6 +158,7 @@ export class KvAcceptor {
     if (this.ranges.has(range)) return false
     const record: RangeRecord = { t: 'range', range, config }
     this.ranges.set(range, { record, keys: new Map() })
+    this.noteMembership(range, config)
     this.commit.change(rangeSlot(range), record)
     this.commit.flush()
     return true
@@ -202,7 +205,8 @@ export class KvAcceptor {
 
   /** The ranges this acceptor serves (it is a member of their current configuration). */
   *served(): IterableIterator<ServedRange> {
-    for (const [range, rs] of this.ranges) {
+    for (const range of this.mine) {
+      const rs = this.ranges.get(range)!
       const { config, sealed } = rs.record
       if (!config.members.includes(this.id)) continue
       yield { range, config, keys: rs.keys.size, frozen: sealed !== undefined }
@@ -336,7 +340,14 @@ export class KvAcceptor {
       : { t: 'range', range: m.range, config: next }
     const state: RangeState = { record, keys: member ? keysFrom(record) : new Map() }
     this.ranges.set(m.range, state)
+    this.noteMembership(m.range, next)
     this.commit.change(rangeSlot(m.range), record, { id, reply: { t: 'installed', epoch: next.epoch } })
+  }
+
+  /** Keeps `mine` (the ranges whose configuration lists this acceptor) up to date. */
+  private noteMembership(range: number, config: GroupConfig): void {
+    if (config.members.includes(this.id)) this.mine.add(range)
+    else this.mine.delete(range)
   }
 
   private setRange(rs: RangeState, record: RangeRecord, out: Reply): void {
@@ -350,7 +361,10 @@ export class KvAcceptor {
       if (r.t === 'range') this.ranges.set(r.range, { record: r, keys: new Map() })
       else keyRecords.push(r)
     }
-    for (const rs of this.ranges.values()) rs.keys = keysFrom(rs.record)
+    for (const [range, rs] of this.ranges) {
+      rs.keys = keysFrom(rs.record)
+      this.noteMembership(range, rs.record.config)
+    }
     for (const k of keyRecords) {
       const rs = this.ranges.get(k.range)
       if (rs !== undefined && rs.record.config.epoch === k.epoch) rs.keys.set(k.key, k)
