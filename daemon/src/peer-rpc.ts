@@ -263,7 +263,9 @@ export class PeerRpc {
     protocol: string,
     req: Request,
     timeoutMs = DEFAULT_REQUEST_TIMEOUT_MS,
+    opts: { idempotent?: boolean } = {},
   ): Promise<Reply> {
+    const idempotent = opts.idempotent ?? true
     const signal = AbortSignal.timeout(Math.max(1, Math.ceil(timeoutMs))) // it throws on a fraction
     const started = Date.now() // io-edge
     const key = `${to.peerId} ${protocol}`
@@ -275,7 +277,8 @@ export class PeerRpc {
           out = await this.openOutbound(to, protocol, signal, timeoutMs)
         } catch (err) {
           const e = signal.aborted ? new TimeoutError(`${to.peerId}: no stream within ${timeoutMs} ms`) : err
-          throw markNotSent(e as Error)
+          // not sent on this attempt; an earlier attempt's copy may have arrived
+          throw attempt === 0 ? markNotSent(e as Error) : e
         }
       }
       let reply: Reply
@@ -287,7 +290,9 @@ export class PeerRpc {
         out.stream.abort(err as Error)
         // An idle session the peer closed meanwhile (restart, its idle timeout): once more, fresh.
         // Every request is idempotent, so a second copy of one that did arrive is harmless.
-        if (reused && attempt === 0 && !signal.aborted && !(err instanceof ReadTimeoutError)) continue
+        // (a request that is not idempotent is not sent twice: the first copy may have arrived)
+        if (idempotent && reused && attempt === 0 && !signal.aborted && !(err instanceof ReadTimeoutError))
+          continue
         throw err
       }
       if (out.session && reply.t !== 'err') this.putIdle(key, out)

@@ -201,7 +201,8 @@ export class KvNode implements KvService {
     for (let i = 0; i < members.length; i++) {
       const to = members[(first + i) % members.length]!
       try {
-        const reply = await this.request(to, { k: 'op', range, req }, FORWARD_TIMEOUT_MS)
+        // a forwarded write is not idempotent: PeerRpc must not send it again on a fresh stream
+        const reply = await this.request(to, { k: 'op', range, req }, FORWARD_TIMEOUT_MS, req.t === 'get')
         const parsed = parseForwardReply(reply)
         if (parsed !== undefined) return parsed
         lastError = `${to} answered something malformed`
@@ -237,10 +238,10 @@ export class KvNode implements KvService {
     for (const r of this.ring.merge(wire)) this.engine.adopt(r, this.ring.get(r)!)
   }
 
-  private async request(to: string, body: unknown, timeoutMs: number): Promise<unknown> {
+  private async request(to: string, body: unknown, timeoutMs: number, idempotent = true): Promise<unknown> {
     const contact = this.contactOf(to)
     const req = { ...this.rpc.base(), t: 'kv' as const, data: encodeKv(body) }
-    const reply = await this.rpc.request(contact, this.protocol, req, timeoutMs)
+    const reply = await this.rpc.request(contact, this.protocol, req, timeoutMs, { idempotent })
     if (reply.t !== 'kv') throw new Error(`${to} answered ${reply.t}`)
     const decoded = decodeKv(reply.data)
     if (decoded instanceof Error) throw decoded

@@ -476,11 +476,16 @@ export class KvProposer {
     this.accept(round, now)
   }
 
-  /** A majority accepted under round.ballot and promised the next one: remember it for this key. */
+  /**
+   * A majority accepted under round.ballot and promised the next one: remember it for this key —
+   * unless this proposer already made (or saw) a counter that high: another request, maybe on this
+   * very key, may be using that ballot, and two states under one ballot would break Paxos.
+   */
   private keepFast(round: Round): void {
     const ballot = nextBallot(round.ballot)
+    if (this.maxCounter >= ballot.counter) return
     // fresh ballots of this proposer go above the one kept, so it is never made twice
-    this.maxCounter = Math.max(this.maxCounter, ballot.counter)
+    this.maxCounter = ballot.counter
     this.fast.set(fastKey(round), { ballot, state: round.change!.state })
     if (this.fast.size > MAX_FAST_KEYS) this.fast.delete(this.fast.keys().next().value!)
   }

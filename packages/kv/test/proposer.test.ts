@@ -303,4 +303,22 @@ describe('KvProposer (the contract: requests in, sends and answers out, next wak
     const again = sends(p.takeActions())
     assert.ok(again.every((x) => x.msg.t === 'prepare' && ballotOf(x).counter === 10))
   })
+
+  it('a ballot another request of this proposer may hold is never kept for the next change (found on real daemons)', () => {
+    const p = proposer()
+    p.submit(1, { t: 'put', key: 'k', value: bytes('x') }, target, 0)
+    const prep1 = sends(p.takeActions())
+    p.submit(2, { t: 'put', key: 'k', value: bytes('y') }, target, 0)
+    const prep2 = sends(p.takeActions())
+    assert.equal(ballotOf(prep2[0]!).counter, ballotOf(prep1[0]!).counter + 1, 'op 2 holds the next counter')
+    for (const x of prep1) p.replied(x.id, { t: 'promise', ballot: ballotOf(x) }, 1)
+    for (const x of sends(p.takeActions())) p.replied(x.id, { t: 'accepted', ballot: ballotOf(x) }, 2)
+    assert.equal(dones(p.takeActions())[0]?.answer.t, 'ok')
+    p.submit(3, { t: 'put', key: 'k', value: bytes('z') }, target, 3)
+    const third = sends(p.takeActions())
+    assert.ok(
+      third.every((x) => x.msg.t === 'prepare' && ballotOf(x).counter > ballotOf(prep2[0]!).counter),
+      'a full round above every ballot made: op 2 may be accepting under counter + 1',
+    )
+  })
 })
