@@ -45,6 +45,7 @@ export class AcceptorHost {
   private failed: Error | undefined
   private liveBytes = 0
   private compacting = false
+  private stopped = false
 
   constructor(components: AcceptorHostComponents, init: AcceptorHostInit) {
     this.log = components.log
@@ -62,6 +63,7 @@ export class AcceptorHost {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true
     for (const resolve of this.waiting.values()) resolve({ t: 'behind', epoch: 0 })
     this.waiting.clear()
     await this.wal?.close()
@@ -74,7 +76,8 @@ export class AcceptorHost {
 
   /** A request from a proposer or mover (here or remote); the reply comes once its state is durable. */
   request(msg: unknown): Promise<KvReply> {
-    if (this.failed) return Promise.resolve({ t: 'behind', epoch: 0 })
+    // stopped or failed: nothing more is written, and no reply may show unwritten state
+    if (this.failed || this.stopped) return Promise.resolve({ t: 'behind', epoch: 0 })
     const id = this.nextRequest++
     const reply = new Promise<KvReply>((resolve) => this.waiting.set(id, resolve))
     this.kv.receive(id, msg, performance.now())
@@ -114,6 +117,7 @@ export class AcceptorHost {
 
   private crash(err: Error): void {
     this.failed = err
+    if (this.stopped) return // the file closed under a batch at shutdown: nothing was answered from it
     this.log.error({ err }, 'kv write-ahead file: write failed; the acceptor stops answering until restart')
     for (const resolve of this.waiting.values()) resolve({ t: 'behind', epoch: 0 })
     this.waiting.clear()
