@@ -28,6 +28,8 @@ import type { KvGroupsView, KvService } from './service.js'
 const ACCEPTOR_TIMEOUT_MS = 1_000
 /** A forwarded operation gives up after this (the member's proposer answers within its 2 s deadline). */
 const FORWARD_TIMEOUT_MS = 3_000
+/** A member that failed a forward is tried last for this long. */
+const AVOID_FAILED_MS = 10_000
 /** Concurrent KV requests per connection. */
 const MAX_INBOUND_KV_STREAMS = 256
 
@@ -62,6 +64,8 @@ export class KvNode implements KvService {
   private readonly replicas: number
   private readonly founder: boolean
   readonly ring = new RingMap()
+  /** members whose last forward failed, when */
+  private readonly failedAt = new Map<string, number>()
   private readonly acceptor: AcceptorHost
   private readonly engine: KvEngine
   private readonly manager: RangeManager
@@ -195,11 +199,8 @@ export class KvNode implements KvService {
     range: number,
     config: GroupConfig,
   ): Promise<KvAnswer | { redirect: GroupConfig }> {
-    const members = config.members
-    const first = keyForKvName(req.key)[31]! % members.length
     let lastError = 'no member answered'
-    for (let i = 0; i < members.length; i++) {
-      const to = members[(first + i) % members.length]!
+    for (const to of this.forwardOrder(req.key, config.members)) {
       try {
         // a forwarded write is not idempotent: PeerRpc must not send it again on a fresh stream
         const reply = await this.request(to, { k: 'op', range, req }, FORWARD_TIMEOUT_MS, req.t === 'get')
@@ -209,12 +210,28 @@ export class KvNode implements KvService {
         if (req.t !== 'get') return { t: 'unavailable', reason: lastError, acceptSent: true }
       } catch (err) {
         lastError = `${to}: ${(err as Error).message}`
+        this.failedAt.set(to, Date.now()) // io-edge
         // a write that may have reached a member is not sent to another: it could take effect twice
         if (req.t !== 'get' && !wasNotSent(err))
           return { t: 'unavailable', reason: lastError, acceptSent: true }
       }
     }
     return { t: 'unavailable', reason: lastError, acceptSent: false }
+  }
+
+  /**
+   * The members in the order to try: from the one the key picks (a key's operations meet at one
+   * proposer), but a member that is suspected, or failed a forward in the last few seconds (frozen,
+   * partitioned, restarting), goes last — until SWIM decides, its keys stay writable elsewhere.
+   */
+  private forwardOrder(key: string, members: readonly string[]): string[] {
+    const first = keyForKvName(key)[31]! % members.length
+    const order = members.map((_, i) => members[(first + i) % members.length]!)
+    const now = Date.now() // io-edge
+    const doubtful = (id: string) =>
+      this.membership.get(id)?.state !== 'alive' ||
+      now - (this.failedAt.get(id) ?? -Infinity) < AVOID_FAILED_MS
+    return [...order.filter((m) => !doubtful(m)), ...order.filter(doubtful)]
   }
 
   private learn(range: number, config: GroupConfig): void {
