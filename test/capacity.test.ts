@@ -3,7 +3,7 @@ import { lostFiles, putFiles, type Stat, waitHealed } from './support/files.js'
 import { TestSwarm, waitFor } from './support/swarm.js'
 
 describe('capacity-aware placement', function () {
-  this.timeout(180_000)
+  this.timeout(300_000)
   it('a full node is skipped for the next closest, keeps what it has, and load spreads', async () => {
     const swarm = await TestSwarm.create()
     try {
@@ -32,7 +32,7 @@ describe('capacity-aware placement', function () {
           }
           return true
         },
-        90_000,
+        150_000, // a new daemon also takes its share of the key-value ranges meanwhile
         1000,
       )
       await waitHealed(all, 60_000)

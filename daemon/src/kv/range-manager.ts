@@ -18,7 +18,7 @@ import type { RingMap } from './ring.js'
 /** How often the ranges this node coordinates are compared with their targets. */
 const CHECK_INTERVAL_MS = 500
 /** Moves under way at once from this node (each is a few round trips and fsyncs). */
-const MAX_CONCURRENT_MOVES = 32
+const MAX_CONCURRENT_MOVES = 16
 /** A member that came up is a target only after this long (a flapping node moves nothing). */
 const SETTLE_MS = 2_000
 /** After a move ends, the next check comes this soon (a check scores every range it serves). */
