@@ -80,8 +80,6 @@ export class RangeManager {
   /** ranges seen sealed here with no move of ours under way, since when */
   private readonly frozenSince = new Map<number, number>()
   private soon: NodeJS.Timeout | undefined
-  moves = 0
-  readonly outcomes = { moved: 0, failed: 0, superseded: 0 }
 
   constructor(components: RangeManagerComponents, init: RangeManagerInit) {
     this.c = components
@@ -225,12 +223,10 @@ export class RangeManager {
   private move(range: number, from: GroupConfig, members: readonly string[]): void {
     const outcome = this.c.engine.move(range, from, members)
     if (outcome === undefined) return
-    this.moves++
     outcome.then((o) => this.moved(range, from, members, o))
   }
 
   private moved(range: number, from: GroupConfig, members: readonly string[], o: MoveOutcome): void {
-    this.outcomes[o.t]++
     // a finished move frees a slot: the next range need not wait for the next check
     this.soon ??= setTimeout(() => {
       this.soon = undefined

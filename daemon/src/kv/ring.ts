@@ -23,7 +23,6 @@ export interface WireRing {
 export class RingMap {
   private readonly entries: (RingEntry | undefined)[] = new Array(RANGE_COUNT)
   private digestCache: string | undefined
-  private changes = 0
 
   get(range: number): GroupConfig | undefined {
     return this.entries[range]?.config
@@ -31,11 +30,6 @@ export class RingMap {
 
   entry(range: number): RingEntry | undefined {
     return this.entries[range]
-  }
-
-  /** How many times the map changed (a cheap "did anything move" for callers). */
-  get version(): number {
-    return this.changes
   }
 
   /**
@@ -51,7 +45,6 @@ export class RingMap {
     }
     this.entries[range] = { config, keys: keys ?? (cur?.config.epoch === config.epoch ? cur.keys : null) }
     this.digestCache = undefined
-    this.changes++
     return true
   }
 

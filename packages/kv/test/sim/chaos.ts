@@ -267,7 +267,8 @@ export class Chaos {
   }
 }
 
-function shuffle<T>(xs: readonly T[], rnd: SeededRandom): T[] {
+/** The items in a random order drawn from `rnd` (Fisher–Yates). */
+export function shuffle<T>(xs: readonly T[], rnd: SeededRandom): T[] {
   const out = [...xs]
   for (let i = out.length - 1; i > 0; i--) {
     const j = rnd.int(i + 1)

@@ -48,7 +48,7 @@ import {
 } from '@swarmstore/sim'
 import { type GroupConfig, majority, RANGE_COUNT } from '../../src/index.js'
 import { AcceptorHost } from './acceptor-host.js'
-import { Chaos, type ChaosCounts } from './chaos.js'
+import { Chaos, type ChaosCounts, shuffle } from './chaos.js'
 import { ClientHost } from './client-host.js'
 import { Finisher } from './finisher.js'
 import { Gossip } from './gossip.js'
@@ -286,13 +286,4 @@ export class KvCluster {
 
 export async function runKvSim(opts: KvSimOptions): Promise<KvSimResult> {
   return new KvCluster(opts).run()
-}
-
-function shuffle<T>(xs: readonly T[], rnd: SeededRandom): T[] {
-  const out = [...xs]
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = rnd.int(i + 1)
-    ;[out[i], out[j]] = [out[j]!, out[i]!]
-  }
-  return out
 }
