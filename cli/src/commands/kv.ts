@@ -1,10 +1,10 @@
-import { open } from 'node:fs/promises'
 import type { IncomingMessage } from 'node:http'
 import { Readable } from 'node:stream'
 import type { Command } from 'commander'
 import type { DaemonClient, DaemonResponse } from '../client.js'
 import type { KvGroupsResponse, KvRangeInfo, KvWriteResponse } from '../daemon-api.js'
 import { CliError, ExitCode } from '../errors.js'
+import { openInputFile } from '../input-file.js'
 import { nonNegativeIntArg } from '../options.js'
 import { printJson, printLine } from '../output.js'
 import { formatTable, shortPeerId } from '../table.js'
@@ -139,20 +139,7 @@ async function openValue(input: { value: string | undefined; file: string | unde
 }
 
 async function openFile(file: string): Promise<Readable> {
-  let handle: Awaited<ReturnType<typeof open>>
-  try {
-    handle = await open(file, 'r')
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code
-    if (code === 'ENOENT' || code === 'ENOTDIR') {
-      throw new CliError('BAD_ARGUMENTS', ExitCode.BAD_ARGUMENTS, `cannot open ${file}: no such file`)
-    }
-    throw new CliError('READ_FAILED', ExitCode.ERROR, `cannot open ${file}: ${(err as Error).message}`)
-  }
-  if ((await handle.stat()).isDirectory()) {
-    await handle.close()
-    throw new CliError('BAD_ARGUMENTS', ExitCode.BAD_ARGUMENTS, `${file} is a directory, not a value`)
-  }
+  const { handle } = await openInputFile(file, `${file} is a directory, not a value`)
   return handle.createReadStream()
 }
 

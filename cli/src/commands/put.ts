@@ -1,9 +1,9 @@
-import { open } from 'node:fs/promises'
 import type { IncomingMessage } from 'node:http'
 import type { Readable } from 'node:stream'
 import { type Command, Option } from 'commander'
 import { readBody } from '../client.js'
 import { CliError, ExitCode } from '../errors.js'
+import { openInputFile } from '../input-file.js'
 import { CLIENT_TIMEOUT_GRACE_MS } from '../options.js'
 import { printJson, printLine } from '../output.js'
 import { startProgress } from '../progress.js'
@@ -57,21 +57,7 @@ export function registerPut(program: Command): void {
 
 async function openInput(file: string): Promise<{ stream: Readable; size: number | undefined }> {
   if (file === '-') return { stream: process.stdin, size: undefined }
-  let handle: Awaited<ReturnType<typeof open>>
-  try {
-    handle = await open(file, 'r')
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code
-    if (code === 'ENOENT' || code === 'ENOTDIR') {
-      throw new CliError('BAD_ARGUMENTS', ExitCode.BAD_ARGUMENTS, `cannot open ${file}: no such file`)
-    }
-    throw new CliError('READ_FAILED', ExitCode.ERROR, `cannot open ${file}: ${(err as Error).message}`)
-  }
-  const stat = await handle.stat()
-  if (stat.isDirectory()) {
-    await handle.close()
-    throw new CliError('BAD_ARGUMENTS', ExitCode.BAD_ARGUMENTS, `${file} is a directory; put takes one file`)
-  }
+  const { handle, stat } = await openInputFile(file, `${file} is a directory; put takes one file`)
   // A pipe or device has no size up front; the bar then counts bytes without a total.
   // 1 MiB reads (the default is 64 KiB): a sixteenth of the reads, HTTP chunks and socket writes.
   return {
