@@ -18,6 +18,7 @@
  * rangeMoves: those among them whose member set differs from the old one (the others are the
  * finisher's: a range left frozen moved on to the same members). stalledRanges: ranges whose
  * newest configuration is installed at fewer than a majority of its members when the run ends.
+ * tombstonesPurged: tombstones the clients' sweeps had every member forget.
  */
 import { type KvSimOptions, type MoverMutant, runKvSim } from '../test/sim/kv-cluster.js'
 
@@ -53,6 +54,7 @@ const sum = {
   movesFailed: 0,
   finisherMoves: 0,
   stalledRanges: 0,
+  tombstonesPurged: 0,
   resizes: 0,
   acceptorCrashes: 0,
   clientCrashes: 0,
@@ -78,6 +80,7 @@ for (const seed of seeds) {
   sum.movesSuperseded += r.moves.superseded
   sum.movesFailed += r.moves.failed
   sum.finisherMoves += r.finisherMoves
+  sum.tombstonesPurged += r.purged
   sum.stalledRanges += r.stalledRanges
   sum.resizes += r.faults.resizes
   sum.acceptorCrashes += r.faults.acceptorCrashes

@@ -38,6 +38,7 @@
  */
 import { type Ballot, compareBallots, nextBallot, ZERO_BALLOT } from './ballot.js'
 import { checkConfig, type GroupConfig } from './config.js'
+import { MAX_TOMBSTONES_LISTED } from './constants.js'
 import { KvConfigError, KvInputError } from './errors.js'
 import { GroupCommit } from './group-commit.js'
 import {
@@ -46,6 +47,7 @@ import {
   type KvReply,
   parseKvMessage,
   type SealedEntry,
+  type TombstoneEntry,
   type TransitionValue,
 } from './messages.js'
 
@@ -57,6 +59,25 @@ export interface KeyRecord {
   readonly key: string
   readonly promised: Ballot
   readonly accepted?: Accepted
+}
+
+/**
+ * What purged tombstones leave behind in a range: a key with no record reads as absent at `version`
+ * (accepted under the zero ballot) and refuses ballots up to `ballot` — at least the promise and the
+ * version of every tombstone purged there under this epoch (versions carried over from earlier ones).
+ */
+export interface Floor {
+  readonly ballot: Ballot
+  readonly version: number
+}
+
+/** A tombstone forgotten: the key has no record from here on, and the range's floor is `floor`. */
+export interface PurgedRecord {
+  readonly t: 'purged'
+  readonly range: number
+  readonly epoch: number
+  readonly key: string
+  readonly floor: Floor
 }
 
 /** The durable state of one range at this acceptor: its configuration and any move out of it. */
@@ -71,10 +92,12 @@ export interface RangeRecord {
   readonly transition?: { readonly ballot: Ballot; readonly value: TransitionValue }
   /** the chosen transition that brought the range to config.epoch (its keys start from its snapshot) */
   readonly arrival?: { readonly from: number; readonly value: TransitionValue }
+  /** what the tombstones purged from the range left (see Floor) */
+  readonly floor?: Floor
 }
 
 /** What `persist` writes and `restore` reads. */
-export type AcceptorRecord = KeyRecord | RangeRecord
+export type AcceptorRecord = KeyRecord | RangeRecord | PurgedRecord
 
 export type AcceptorAction =
   | { readonly type: 'persist'; readonly batch: number; readonly records: readonly AcceptorRecord[] }
@@ -96,6 +119,8 @@ export interface KvAcceptorStats {
   rejects: number
   seals: number
   installs: number
+  /** tombstones forgotten by purges */
+  purged: number
   batches: number
   records: number
   /** replies waiting for a write */
@@ -131,6 +156,7 @@ export class KvAcceptor {
     rejects: 0,
     seals: 0,
     installs: 0,
+    purged: 0,
     batches: 0,
     records: 0,
   }
@@ -179,6 +205,8 @@ export class KvAcceptor {
       else if (m.t === 'peek') this.peek(id, rs!, m)
       else if (m.t === 'prepare' || m.t === 'accept') this.decide(id, rs!, m)
       else if (m.t === 'seal') this.seal(id, rs!, m)
+      else if (m.t === 'tombstones') this.listTombstones(id, rs!)
+      else if (m.t === 'purge') this.purge(id, rs!, m)
       else this.accept(id, rs!, m)
     }
     this.commit.flush()
@@ -222,6 +250,7 @@ export class KvAcceptor {
       yield rs.record
       for (const k of rs.keys.values())
         if (k.promised !== ZERO_BALLOT || k.accepted?.ballot !== ZERO_BALLOT) yield k
+      yield* purgedFromSnapshot(rs)
     }
   }
 
@@ -250,13 +279,7 @@ export class KvAcceptor {
   }
 
   private decide(id: number, rs: RangeState, m: KvMessage & { t: 'prepare' | 'accept' }): void {
-    const cur: KeyRecord = rs.keys.get(m.key) ?? {
-      t: 'key',
-      range: m.range,
-      epoch: m.epoch,
-      key: m.key,
-      promised: ZERO_BALLOT,
-    }
+    const cur: KeyRecord = rs.keys.get(m.key) ?? unrecorded(rs.record, m.key)
     const slot = keySlot(m.range, m.key)
     const order = compareBallots(m.ballot, cur.promised)
     if (m.t === 'prepare' ? order <= 0 : order < 0) {
@@ -286,7 +309,7 @@ export class KvAcceptor {
 
   /** A get's quorum read: the accepted state, once durable; nothing changes. */
   private peek(id: number, rs: RangeState, m: KvMessage & { t: 'peek' }): void {
-    const accepted = rs.keys.get(m.key)?.accepted
+    const accepted = (rs.keys.get(m.key) ?? unrecorded(rs.record, m.key)).accepted
     const reply: KvReply = accepted ? { t: 'peeked', accepted } : { t: 'peeked' }
     this.commit.after(keySlot(m.range, m.key), { id, reply })
   }
@@ -301,9 +324,9 @@ export class KvAcceptor {
     this.counts.seals++
     const entries: SealedEntry[] = []
     for (const k of rs.keys.values()) if (k.accepted) entries.push({ key: k.key, accepted: k.accepted })
-    const reply: KvReply = r.transition
-      ? { t: 'sealed', ballot: m.ballot, entries, transition: r.transition }
-      : { t: 'sealed', ballot: m.ballot, entries }
+    const sealed = { t: 'sealed' as const, ballot: m.ballot, entries }
+    const floored = r.floor && r.floor.version > 0 ? { ...sealed, floor: r.floor.version } : sealed
+    const reply: KvReply = r.transition ? { ...floored, transition: r.transition } : floored
     this.setRange(rs, { ...r, sealed: m.ballot }, { id, reply })
   }
 
@@ -335,13 +358,58 @@ export class KvAcceptor {
     }
     this.counts.installs++
     const member = next.members.includes(this.id)
+    const floor = m.value.floor ? { floor: { ballot: ZERO_BALLOT, version: m.value.floor } } : {}
     const record: RangeRecord = member
-      ? { t: 'range', range: m.range, config: next, arrival: { from: m.epoch, value: m.value } }
+      ? { t: 'range', range: m.range, config: next, arrival: { from: m.epoch, value: m.value }, ...floor }
       : { t: 'range', range: m.range, config: next }
     const state: RangeState = { record, keys: member ? keysFrom(record) : new Map() }
     this.ranges.set(m.range, state)
     this.noteMembership(m.range, next)
     this.commit.change(rangeSlot(m.range), record, { id, reply: { t: 'installed', epoch: next.epoch } })
+  }
+
+  /** A sweep's question: the range's tombstones that are durable here (a bounded list). */
+  private listTombstones(id: number, rs: RangeState): void {
+    const entries: TombstoneEntry[] = []
+    for (const k of rs.keys.values()) {
+      if (entries.length === MAX_TOMBSTONES_LISTED) break
+      const a = k.accepted
+      if (a === undefined || a.state.value !== undefined) continue
+      if (this.commit.pending(keySlot(k.range, k.key))) continue
+      entries.push({ key: k.key, ballot: a.ballot, version: a.state.version })
+    }
+    this.reply(id, { t: 'listed', entries })
+  }
+
+  /**
+   * Forgets each listed tombstone still accepted here under exactly its ballot. What it knew goes
+   * into the range's floor: its promise (no ballot it refused is accepted after) and its version
+   * (the key's next life starts above it). Each purged record carries the floor it leaves, so a
+   * torn write can never keep the forgetting without the floor.
+   */
+  private purge(id: number, rs: RangeState, m: KvMessage & { t: 'purge' }): void {
+    let floor = rs.record.floor ?? { ballot: ZERO_BALLOT, version: 0 }
+    const purged: PurgedRecord[] = []
+    for (const e of m.entries) {
+      const k = rs.keys.get(e.key)
+      const a = k?.accepted
+      if (a === undefined || a.state.value !== undefined || compareBallots(a.ballot, e.ballot) !== 0) continue
+      floor = raiseFloor(floor, k!)
+      rs.keys.delete(e.key)
+      purged.push({ t: 'purged', range: m.range, epoch: m.epoch, key: e.key, floor })
+    }
+    if (purged.length === 0) {
+      this.commit.after(rangeSlot(m.range), { id, reply: { t: 'purged', count: 0 } })
+      return
+    }
+    this.counts.purged += purged.length
+    rs.record = { ...rs.record, floor }
+    const last = purged.pop()!
+    for (const p of purged) this.commit.change(keySlot(p.range, p.key), p)
+    this.commit.change(keySlot(last.range, last.key), last, {
+      id,
+      reply: { t: 'purged', count: purged.length + 1 },
+    })
   }
 
   /** Keeps `mine` (the ranges whose configuration lists this acceptor) up to date. */
@@ -356,7 +424,7 @@ export class KvAcceptor {
   }
 
   private restore(records: Iterable<AcceptorRecord>): void {
-    const keyRecords: KeyRecord[] = []
+    const keyRecords: (KeyRecord | PurgedRecord)[] = []
     for (const r of records) {
       if (r.t === 'range') this.ranges.set(r.range, { record: r, keys: new Map() })
       else keyRecords.push(r)
@@ -367,7 +435,12 @@ export class KvAcceptor {
     }
     for (const k of keyRecords) {
       const rs = this.ranges.get(k.range)
-      if (rs !== undefined && rs.record.config.epoch === k.epoch) rs.keys.set(k.key, k)
+      if (rs === undefined || rs.record.config.epoch !== k.epoch) continue
+      if (k.t === 'key') rs.keys.set(k.key, k)
+      else {
+        rs.keys.delete(k.key)
+        rs.record = { ...rs.record, floor: higherFloor(rs.record.floor, k.floor) }
+      }
     }
   }
 }
@@ -388,9 +461,44 @@ function refusalFor(rs: RangeState | undefined, m: KvMessage, self: string): KvR
     return { t: 'stale', config }
   }
   // a sealed range's keys are refused, reads too: the next epoch may be taking writes already
-  if ((m.t === 'prepare' || m.t === 'accept' || m.t === 'peek') && sealed !== undefined)
-    return { t: 'frozen' }
+  if (m.t !== 'seal' && m.t !== 'commit' && sealed !== undefined) return { t: 'frozen' }
   return undefined
+}
+
+/**
+ * A key with no record here: never written under this epoch, or purged. Past purges make it absent
+ * at the floor's version (under the zero ballot, below every real one, so any state a round
+ * accepted elsewhere wins) and refuse the ballots the purged promises refused.
+ */
+function unrecorded(record: RangeRecord, key: string): KeyRecord {
+  const { range, config, floor } = record
+  const base = { t: 'key' as const, range, epoch: config.epoch, key }
+  if (floor === undefined) return { ...base, promised: ZERO_BALLOT }
+  const state = { version: floor.version, value: undefined, effects: [] }
+  return floor.version > 0
+    ? { ...base, promised: floor.ballot, accepted: { ballot: ZERO_BALLOT, state } }
+    : { ...base, promised: floor.ballot }
+}
+
+function raiseFloor(floor: Floor, k: KeyRecord): Floor {
+  return higherFloor(floor, { ballot: k.promised, version: k.accepted?.state.version ?? 0 })
+}
+
+function higherFloor(a: Floor | undefined, b: Floor): Floor {
+  if (a === undefined) return b
+  return {
+    ballot: compareBallots(a.ballot, b.ballot) >= 0 ? a.ballot : b.ballot,
+    version: Math.max(a.version, b.version),
+  }
+}
+
+/** Markers for the snapshot's keys purged since the arrival (a restart must not bring them back). */
+function* purgedFromSnapshot(rs: RangeState): IterableIterator<PurgedRecord> {
+  const { arrival, config, range, floor } = rs.record
+  if (arrival === undefined || floor === undefined || arrival.value.next.epoch !== config.epoch) return
+  for (const e of arrival.value.snapshot) {
+    if (!rs.keys.has(e.key)) yield { t: 'purged', range, epoch: config.epoch, key: e.key, floor }
+  }
 }
 
 /** A range's keys as its arrival's snapshot starts them (accepted under the zero ballot). */

@@ -52,3 +52,6 @@ export const MAX_MEMBER_ID_CHARS = 128
  * protocol limits the bytes; this bounds the work of parsing one.
  */
 export const MAX_SNAPSHOT_ENTRIES = 1 << 20
+
+/** Tombstones one sweep lists (and purges) per range at most; the rest wait for the next sweep. */
+export const MAX_TOMBSTONES_LISTED = 1024

@@ -59,6 +59,11 @@ export class GroupCommit<R, Out> {
     return true
   }
 
+  /** Whether `slot` has a change not yet durable. */
+  pending(slot: string): boolean {
+    return this.pendingIn.has(slot)
+  }
+
   /** The batch being written, if any. */
   get inFlight(): number | undefined {
     return this.writing?.batch

@@ -4,7 +4,7 @@
  * every message before a state machine looks at it. Sizes are bounded
  * here (key, value, ids, effect log); the wire layer bounds the frame before it decodes.
  */
-import type { Ballot } from './ballot.js'
+import { type Ballot, compareBallots } from './ballot.js'
 import type { GroupConfig } from './config.js'
 import {
   EFFECT_LOG_LENGTH,
@@ -12,6 +12,7 @@ import {
   MAX_MEMBER_ID_CHARS,
   MAX_PROPOSER_ID_BYTES,
   MAX_SNAPSHOT_ENTRIES,
+  MAX_TOMBSTONES_LISTED,
 } from './constants.js'
 import { KvInputError, type KvInputErrorCode, KvMalformedMessageError } from './errors.js'
 import { checkKey, checkValue, utf8Length } from './limits.js'
@@ -21,6 +22,16 @@ import type { Effect, KvState } from './register.js'
 export interface Accepted {
   readonly ballot: Ballot
   readonly state: KvState
+}
+
+/**
+ * Which accepted state a round builds on: the highest ballot's. Under the zero ballot (a snapshot's
+ * start, or a purged tombstone's floor) states may differ between acceptors, and the highest version
+ * is the newest: versions never go down.
+ */
+export function laterAccepted(a: Accepted, than: Accepted): boolean {
+  const order = compareBallots(a.ballot, than.ballot)
+  return order > 0 || (order === 0 && a.state.version > than.state.version)
 }
 
 /** One key's state as a range's snapshot carries it from one configuration to the next. */
@@ -43,6 +54,15 @@ export interface SealedEntry {
 export interface TransitionValue {
   readonly next: GroupConfig
   readonly snapshot: readonly SnapshotEntry[]
+  /** above the version of every tombstone purged from the range so far (absent: 0) */
+  readonly floor?: number
+}
+
+/** A tombstone an acceptor holds: the key, the ballot it was accepted under, its version. */
+export interface TombstoneEntry {
+  readonly key: string
+  readonly ballot: Ballot
+  readonly version: number
 }
 
 export type KvMessage =
@@ -86,6 +106,18 @@ export type KvMessage =
     }
   /** A chosen transition out of `epoch`: serve `value.next` from `value.snapshot` (or leave). */
   | { readonly t: 'install'; readonly range: number; readonly epoch: number; readonly value: TransitionValue }
+  /** A sweep's question: which tombstones do you hold in this range (durably)? */
+  | { readonly t: 'tombstones'; readonly range: number; readonly epoch: number }
+  /**
+   * Forget these tombstones — each only if still accepted under exactly that ballot — keeping the
+   * range's floor above their versions and their promises (the sweep saw every member hold them).
+   */
+  | {
+      readonly t: 'purge'
+      readonly range: number
+      readonly epoch: number
+      readonly entries: readonly { readonly key: string; readonly ballot: Ballot }[]
+    }
 
 export type KvReply =
   /** The promise is durable; `accepted` is the highest-ballot state this acceptor accepted, if any. */
@@ -102,12 +134,16 @@ export type KvReply =
   | { readonly t: 'behind'; readonly epoch: number }
   /** Refused: the range is being moved out of this epoch; try again shortly. */
   | { readonly t: 'frozen' }
-  /** The seal is durable: the keys' accepted states and the transition accepted, if any. */
+  /**
+   * The seal is durable: the keys' accepted states, the transition accepted, if any, and the floor
+   * of the purged tombstones' versions, if any.
+   */
   | {
       readonly t: 'sealed'
       readonly ballot: Ballot
       readonly entries: readonly SealedEntry[]
       readonly transition?: { readonly ballot: Ballot; readonly value: TransitionValue }
+      readonly floor?: number
     }
   /** The transition is accepted (durably) under `ballot`. */
   | { readonly t: 'committed'; readonly ballot: Ballot }
@@ -115,6 +151,10 @@ export type KvReply =
   | { readonly t: 'installed'; readonly epoch: number }
   /** The move out of the request's epoch was already chosen: this is it (install it elsewhere). */
   | { readonly t: 'moved'; readonly value: TransitionValue }
+  /** The tombstones this acceptor holds durably in the range (at most MAX_TOMBSTONES_LISTED). */
+  | { readonly t: 'listed'; readonly entries: readonly TombstoneEntry[] }
+  /** The purge is durable: `count` of its tombstones were still there and are gone. */
+  | { readonly t: 'purged'; readonly count: number }
   /** Refused as bad input. Nothing changed. */
   | { readonly t: 'invalid'; readonly code: KvInputErrorCode; readonly message: string }
 
@@ -139,6 +179,12 @@ export function parseKvMessage(m: unknown): KvMessage | KvInputError {
     case 'seal': {
       if (!isBallot(o.ballot)) return bad('ballot is not {counter, proposer}')
       return { t: 'seal', ...at, ballot: copyBallot(o.ballot) }
+    }
+    case 'tombstones':
+      return { t: 'tombstones', ...at }
+    case 'purge': {
+      const entries = parseTombstones(o.entries, false)
+      return entries instanceof KvInputError ? entries : { t: 'purge', ...at, entries }
     }
     case 'commit':
     case 'install': {
@@ -191,7 +237,25 @@ function parseTransition(v: unknown): TransitionValue | KvInputError {
     (e) => parseState(e.state),
     (key, state) => ({ key, state }),
   )
-  return snapshot instanceof KvInputError ? snapshot : { next, snapshot }
+  if (snapshot instanceof KvInputError) return snapshot
+  if (o.floor === undefined) return { next, snapshot }
+  return isCount(o.floor) ? { next, snapshot, floor: o.floor } : bad('floor is not an integer ≥ 0')
+}
+
+/** A bounded list of tombstones {key, ballot} (with their versions when `versions`). */
+function parseTombstones(list: unknown, versions: true): TombstoneEntry[] | KvInputError
+function parseTombstones(list: unknown, versions: false): { key: string; ballot: Ballot }[] | KvInputError
+function parseTombstones(list: unknown, versions: boolean): TombstoneEntry[] | KvInputError {
+  if (!Array.isArray(list) || list.length > MAX_TOMBSTONES_LISTED) return bad('tombstones absent or too many')
+  return parseEntries(
+    list,
+    (e) => {
+      if (!isBallot(e.ballot)) return bad('tombstone ballot is not {counter, proposer}')
+      if (versions && !isCount(e.version)) return bad('tombstone version is not an integer ≥ 0')
+      return { ballot: copyBallot(e.ballot), version: e.version as number }
+    },
+    (key, p) => (versions ? { key, ...p } : { key, ballot: p.ballot }) as TombstoneEntry,
+  )
 }
 
 /** A bounded list of {key, …} entries with distinct valid keys, each parsed by `part`. */
@@ -301,6 +365,12 @@ export function parseKvReply(r: unknown): KvReply | undefined {
       return { t: 'frozen' }
     case 'sealed':
       return parseSealed(o)
+    case 'listed': {
+      const entries = parseTombstones(o.entries, true)
+      return entries instanceof KvInputError ? undefined : { t: 'listed', entries }
+    }
+    case 'purged':
+      return isCount(o.count) ? { t: 'purged', count: o.count } : undefined
     case 'moved': {
       const value = parseTransition(o.value)
       return value instanceof KvInputError ? undefined : { t: 'moved', value }
@@ -329,10 +399,12 @@ function parseSealed(o: Record<string, unknown>): KvReply | undefined {
     (key, accepted) => ({ key, accepted }),
   )
   if (entries instanceof KvInputError) return undefined
-  const ballot = copyBallot(o.ballot)
-  if (o.transition === undefined) return { t: 'sealed', ballot, entries }
+  if (o.floor !== undefined && !isCount(o.floor)) return undefined
+  const sealed = { t: 'sealed' as const, ballot: copyBallot(o.ballot), entries }
+  const floored = o.floor === undefined ? sealed : { ...sealed, floor: o.floor }
+  if (o.transition === undefined) return floored
   const tr = (o.transition ?? {}) as Record<string, unknown>
   const value = parseTransition(tr.value)
   if (!isBallot(tr.ballot) || value instanceof KvInputError) return undefined
-  return { t: 'sealed', ballot, entries, transition: { ballot: copyBallot(tr.ballot), value } }
+  return { ...floored, transition: { ballot: copyBallot(tr.ballot), value } }
 }

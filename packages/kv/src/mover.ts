@@ -39,6 +39,7 @@ import {
   type Accepted,
   type KvMessage,
   type KvReply,
+  laterAccepted,
   parseKvReply,
   type SnapshotEntry,
   type TransitionValue,
@@ -79,6 +80,8 @@ interface Move {
   ok: Set<string>
   refusals: number
   entries: Map<string, Accepted>
+  /** the highest floor of purged tombstones' versions the sealed members reported */
+  floor: number
   transition: { ballot: Ballot; value: TransitionValue } | undefined
   value: TransitionValue | undefined
 }
@@ -125,6 +128,7 @@ export class RangeMover {
       ok: new Set(),
       refusals: 0,
       entries: new Map(),
+      floor: 0,
       transition: undefined,
       value: undefined,
     }
@@ -189,9 +193,9 @@ export class RangeMover {
     if (phase === 'seal' && reply.t === 'sealed' && compareBallots(reply.ballot, move.ballot) === 0) {
       for (const e of reply.entries) {
         const cur = move.entries.get(e.key)
-        if (cur === undefined || compareBallots(e.accepted.ballot, cur.ballot) > 0)
-          move.entries.set(e.key, e.accepted)
+        if (cur === undefined || laterAccepted(e.accepted, cur)) move.entries.set(e.key, e.accepted)
       }
+      move.floor = Math.max(move.floor, reply.floor ?? 0)
       const t = reply.transition
       if (t && (move.transition === undefined || compareBallots(t.ballot, move.transition.ballot) > 0))
         move.transition = t
@@ -221,6 +225,7 @@ export class RangeMover {
     move.attempts++
     move.ballot = { counter: ++this.maxCounter, proposer: this.id }
     move.entries = new Map()
+    move.floor = 0
     move.transition = undefined
     const { range, from, ballot } = move
     this.broadcast(move, 'seal', from.members, { t: 'seal', range, epoch: from.epoch, ballot }, now)
@@ -230,6 +235,7 @@ export class RangeMover {
     move.value = move.transition?.value ?? {
       next: { epoch: move.from.epoch + 1, members: move.members },
       snapshot: snapshotOf(move.entries),
+      ...(move.floor > 0 ? { floor: move.floor } : {}),
     }
     const { range, from, ballot, value } = move
     this.broadcast(

@@ -63,7 +63,7 @@ import {
 } from './constants.js'
 import { KvConfigError, type KvInputError, type KvInputErrorCode } from './errors.js'
 import { checkExpect, checkKey, checkValue, utf8Length } from './limits.js'
-import { type Accepted, type KvMessage, type KvReply, parseKvReply } from './messages.js'
+import { type Accepted, type KvMessage, type KvReply, laterAccepted, parseKvReply } from './messages.js'
 import {
   ABSENT,
   applyRequest,
@@ -211,7 +211,11 @@ export class KvProposer {
     }
   }
 
-  submit(op: number, req: KvRequest, target: Target, now: number): void {
+  /**
+   * `fullRound`: a get that skips the peek and accepts what it reads at every member that answers
+   * (a sweep's settle: members that disagree on a key come to hold one state under one ballot).
+   */
+  submit(op: number, req: KvRequest, target: Target, now: number, opts: { fullRound?: boolean } = {}): void {
     if (this.rounds.has(op)) throw new KvConfigError(`operation ${op} is already in flight`)
     this.checkGroup(target.config)
     const error = checkRequest(req)
@@ -248,7 +252,8 @@ export class KvProposer {
     }
     this.rounds.set(op, round)
     const fast = req.t === 'get' ? undefined : this.takeFast(round)
-    if (req.t === 'get') this.peek(round, now)
+    if (req.t === 'get' && opts.fullRound === true) this.prepare(round, now)
+    else if (req.t === 'get') this.peek(round, now)
     else if (fast) this.acceptAt(round, fast, now)
     else this.prepare(round, now)
   }
@@ -272,8 +277,7 @@ export class KvProposer {
     if (phase === 'prepare' && reply.t === 'promise' && compareBallots(reply.ballot, round.ballot) === 0) {
       round.promises++
       const a = reply.accepted
-      if (a && (round.highest === undefined || compareBallots(a.ballot, round.highest.ballot) > 0))
-        round.highest = a
+      if (a && (round.highest === undefined || laterAccepted(a, round.highest))) round.highest = a
       if (round.promises >= this.prepareQuorum(round)) {
         this.timePhase(round, now)
         this.accept(round, now)

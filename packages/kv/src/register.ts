@@ -2,7 +2,8 @@
  * The register every key is: its state and the change functions a CASPaxos round applies to it.
  * This is exactly the model the history checker (`@swarmstore/sim` linearizability.ts) replays:
  * - a key starts absent at version 0; every effect adds exactly 1 to the version, across deletes,
- *   so a version is never reused for a key;
+ *   so a version is never reused for a key; once its tombstone is purged (sweeper.ts), an absent
+ *   key reads at its range's floor, at or above its last version, and its next write goes above;
  * - `put` sets the value (ok, new version); `get` changes nothing (found value+version, or
  *   notFound with the version counter); `delete` of a present key leaves a tombstone (ok, new
  *   version), of an absent one changes nothing (notFound, version); `cas(expect, v)` holds iff

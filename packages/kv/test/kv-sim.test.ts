@@ -8,7 +8,7 @@ const MUTANT_SEED = 1
  * invariants on 167 of seeds 1-200 and by the history checker on 7 (22 the first), the minority
  * one by both on each of seeds 1-12.
  */
-const IGNORE_TRANSITION_SEED = 12
+const IGNORE_TRANSITION_SEED = 3
 const MINORITY_SEED = 1
 
 function assertLinearizable(r: KvSimResult): void {
@@ -59,13 +59,25 @@ describe('KV on the simulator: CASPaxos histories checked for linearizability, r
 
   it('without faults or moves nearly every operation is answered', async () => {
     // five proposers on a few hot keys keep a key saturated: the few left are requests that lost
-    // every duel until their deadline (unavailable, still checked), not faults
+    // every duel until their deadline (unavailable, still checked), not faults; no sweeps: the
+    // simulator's sweeps purge far faster than a daemon's, among the retries (see `sweeps`)
     for (const seed of [7, 8]) {
-      const r = await runKvSim({ seed, faults: false, moves: false, lossRate: 0 })
+      const r = await runKvSim({ seed, faults: false, moves: false, lossRate: 0, sweeps: false })
       assertLinearizable(r)
       assert.ok(r.answered >= 297, `seed ${seed}: ${r.answered} of 300 answered`)
       assert.equal(r.reconfigurations, 0)
     }
+  })
+
+  it('tombstones purged among the writes, faults and moves: histories stay linearizable', async () => {
+    let purged = 0
+    for (const seed of [1, 2, 3, 4]) {
+      const r = await runKvSim({ seed })
+      assertLinearizable(r)
+      assert.deepEqual(r.invariantViolations, [])
+      purged += r.purged
+    }
+    assert.ok(purged >= 20, `only ${purged} tombstones purged`)
   })
 
   it('moves without faults: every range keeps serving', async () => {

@@ -6,8 +6,11 @@
  * below to the very results the clients saw. Pure: no I/O, no clock unless a time budget is asked for.
  *
  * ## The register model (one per key)
- * State `{ exists, value, version }`, initially absent at version 0. Every effect adds exactly 1 to
- * the version, which therefore increases for a key forever, across deletes.
+ * State `{ exists, value, version }`, initially absent at version 0. Versions increase for a key
+ * forever, across deletes: every effect on a present key adds exactly 1; an absent key's version may
+ * rise with no operation at all (the KV layer purges tombstones and remembers only a floor above
+ * their versions), so a `notFound` or `conflict` on an absent key may show any version at or above
+ * the last one shown, and a put or `cas(0)` creating the key any version above it.
  * - `put(value)`: the key becomes present with `value`; ok, with the new version.
  * - `get()`: `found` with the value AND version, or `notFound` when absent.
  * - `delete()`: present → absent (a tombstone: the version counter is kept); ok, with the new version.
@@ -49,8 +52,9 @@
  * no-op equals leaving it out. Three rules keep operations that timed out from making the search try
  * every subset of them, none of which loses a linearization:
  * - definite candidates are tried first;
- * - every effect adds 1 to the version, so a frame whose version passed the version some unplaced
- *   operation must see is dead, and indeterminate operations go only while it is below;
+ * - versions never decrease and every effect raises them, so a frame whose version passed the version
+ *   some unplaced operation must see is dead, and indeterminate operations go only while it is below
+ *   (a version the model holds only as a lower bound counts as that bound);
  * - indeterminate candidates with the same effect (kind, expect, value) are interchangeable — all
  *   invoked already, none with a deadline — so only the first of each is tried. Values no definite
  *   read returned count as one value: no read can tell them apart.
@@ -485,45 +489,80 @@ function versionOrderViolation(key: string, ops: readonly Op[]): VersionOrderVio
 // ---------------------------------------------------------------------------------------------------
 // The sequential model
 
-/** Register state with the value interned; `value` is -1 when absent, so equal states compare equal. */
+/**
+ * Register state with the value interned; `value` is -1 when absent, so equal states compare equal.
+ * `loose`: `version` is only a lower bound — the key is absent (a purge may raise an absent key's
+ * version at any time), or present after a creation whose outcome nobody saw (it may have jumped).
+ */
 interface State {
   readonly value: number
   readonly version: number
+  readonly loose: boolean
 }
-const INITIAL: State = { value: -1, version: 0 }
+const INITIAL: State = { value: -1, version: 0, loose: true }
 
-/** The state after `op` if it takes effect from `s`; undefined when it changes nothing there. */
-function effect(s: State, op: Op): State | undefined {
+function absent(version: number): State {
+  return { value: -1, version, loose: true }
+}
+
+function present(value: number, version: number, loose = false): State {
+  return { value, version, loose }
+}
+
+/** Whether the state may show version `v`: exactly its own, or any above a lower bound. */
+function shows(s: State, v: number): boolean {
+  return s.loose ? v >= s.version : v === s.version
+}
+
+/** Whether the next effect on `s` may be acknowledged at `v`: +1, or (from a lower bound) above it. */
+function advancesTo(s: State, v: number): boolean {
+  return s.loose ? v > s.version : v === s.version + 1
+}
+
+/** The state after a definite operation answered `op.res` at `s`, or undefined if no state gives it. */
+function answered(s: State, op: Op): State | undefined {
+  const v = op.resVersion
+  const isAbsent = s.value < 0
+  switch (op.res) {
+    case 'ok': {
+      if (op.kind === 'delete') return !isAbsent && advancesTo(s, v) ? absent(v) : undefined
+      if (op.kind === 'cas' && !casHolds(s, op.expect)) return undefined
+      if (op.kind === 'cas' && op.expect > 0) return v === op.expect + 1 ? present(op.value, v) : undefined
+      return advancesTo(s, v) ? present(op.value, v) : undefined
+    }
+    case 'found':
+      return !isAbsent && s.value === op.resValue && shows(s, v) ? present(s.value, v) : undefined
+    case 'notFound':
+      if (!isAbsent) return undefined
+      return v < 0 ? s : shows(s, v) ? absent(v) : undefined
+    case 'conflict':
+      if (!shows(s, v) || (isAbsent ? op.expect === 0 : op.expect === v)) return undefined
+      return isAbsent ? absent(v) : present(s.value, v)
+    default:
+      return undefined
+  }
+}
+
+/** The state after an operation whose answer nobody saw takes effect at `s`; undefined for a no-op. */
+function unseenEffect(s: State, op: Op): State | undefined {
+  const isAbsent = s.value < 0
   switch (op.kind) {
     case 'put':
-      return { value: op.value, version: s.version + 1 }
+      return present(op.value, s.version + 1, s.loose)
     case 'get':
       return undefined
     case 'delete':
-      return s.value >= 0 ? { value: -1, version: s.version + 1 } : undefined
+      return isAbsent ? undefined : absent(s.version + 1)
     case 'cas':
-      return casHolds(s, op.expect) ? { value: op.value, version: s.version + 1 } : undefined
+      if (!casHolds(s, op.expect)) return undefined
+      return op.expect === 0 ? present(op.value, s.version + 1, true) : present(op.value, op.expect + 1)
   }
 }
 
+/** A cas's expectation can hold at `s` (a loose present version may be the one expected). */
 function casHolds(s: State, expect: number): boolean {
-  return expect === 0 ? s.value < 0 : s.value >= 0 && s.version === expect
-}
-
-/** Whether the answer the client saw is the model's answer for `op` applied to `s`. */
-function answerMatches(s: State, op: Op, next: State | undefined): boolean {
-  switch (op.res) {
-    case 'ok':
-      return next !== undefined && next.version === op.resVersion
-    case 'found':
-      return s.value >= 0 && s.value === op.resValue && s.version === op.resVersion
-    case 'notFound':
-      return s.value < 0 && (op.resVersion < 0 || op.resVersion === s.version)
-    case 'conflict':
-      return next === undefined && s.version === op.resVersion
-    default:
-      return false
-  }
+  if (expect === 0) return s.value < 0
+  return s.value >= 0 && shows(s, expect)
 }
 
 /**
@@ -532,9 +571,7 @@ function answerMatches(s: State, op: Op, next: State | undefined): boolean {
  * search allows anyway.
  */
 function step(s: State, op: Op): State | undefined {
-  const next = effect(s, op)
-  if (!op.definite) return next
-  return answerMatches(s, op, next) ? (next ?? s) : undefined
+  return op.definite ? answered(s, op) : unseenEffect(s, op)
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -633,7 +670,7 @@ class KeySearch {
     const next = step(f.state, this.ops[i]!)
     if (next === undefined) return false
     this.toggleHash(i)
-    const memo = `${this.h1}.${this.h2}.${next.version}.${next.value}`
+    const memo = `${this.h1}.${this.h2}.${next.version}.${next.value}.${next.loose ? 1 : 0}`
     if (this.seen.has(memo)) {
       this.toggleHash(i)
       return false
@@ -642,7 +679,9 @@ class KeySearch {
     this.list.lift(i)
     if (this.ops[i]!.definite) this.unplacedDefinite--
     this.versionPins.remove(i)
-    this.stack.push(this.frame(next, i, next === f.state ? f.lastEffect : i))
+    const op = this.ops[i]!
+    const effected = op.definite ? op.res === 'ok' : true
+    this.stack.push(this.frame(next, i, effected ? i : f.lastEffect))
     return true
   }
 
@@ -670,7 +709,7 @@ class KeySearch {
 
   /**
    * A frame's candidates: the calls before the first return in the list (Wing & Gong), definite ones
-   * first. Versions never decrease and each effect adds 1, so the frame is dead once its version
+   * first. Versions never decrease and each effect raises them, so the frame is dead once its version
    * passes the version some unplaced operation must see (that one is to blame), and indeterminate
    * operations may go only while it is below.
    */

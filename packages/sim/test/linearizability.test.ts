@@ -607,24 +607,35 @@ describe('linearizability: generated histories', () => {
 /**
  * The definition itself, by brute force: some order of the operations that respects real time (a
  * before b when a returned before b was invoked), in which every definite one gets the answer the
- * sequential register gives, indeterminate ones may be left out, failed ones are left out.
+ * sequential register gives, indeterminate ones may be left out, failed ones are left out. An absent
+ * key's version may rise between any two operations (a purge): tried at every version an answer
+ * shows (and the one below it), which are the only rises an answer can tell apart.
  */
 function bruteForceLinearizable(ops: KvOperation[]): boolean {
   const live = ops.filter((o) => o.result.type !== 'failed')
   const definite = live.filter((o) => o.result.type !== 'indeterminate' && o.returnAt !== undefined)
+  const shown = new Set<number>()
+  for (const o of definite) {
+    const v = 'version' in o.result ? o.result.version : undefined
+    if (v !== undefined) shown.add(v).add(Math.max(0, v - 1))
+  }
   const placed = new Set<KvOperation>()
   const mayGoNext = (o: KvOperation): boolean =>
     definite.every((d) => d === o || placed.has(d) || !(d.returnAt! < o.invokeAt))
+  const rises = (reg: Reg): number[] =>
+    reg.value !== undefined ? [reg.version] : [reg.version, ...[...shown].filter((v) => v > reg.version)]
   const search = (reg: Reg): boolean => {
     if (definite.every((d) => placed.has(d))) return true
     for (const o of live) {
       if (placed.has(o) || !mayGoNext(o)) continue
-      const after = { ...reg }
-      const answer = applyToRegister(after, o)
-      if (definite.includes(o) && !sameAnswer(o.result, answer)) continue
-      placed.add(o)
-      if (search(after)) return true
-      placed.delete(o)
+      for (const version of rises(reg)) {
+        const after = { ...reg, version }
+        const answer = applyToRegister(after, o)
+        if (definite.includes(o) && !sameAnswer(o.result, answer)) continue
+        placed.add(o)
+        if (search(after)) return true
+        placed.delete(o)
+      }
     }
     return false
   }
@@ -739,5 +750,41 @@ describe('linearizability: performance', () => {
     const bad = timed(mutateStale(ops, new SeededRandom(7))!)
     assert.equal(bad.r.violations.length, 1)
     console.log(`      the same with a stale read: ${bad.ms.toFixed(0)} ms, ${bad.r.steps} steps`)
+  })
+})
+
+describe('linearizability: a purged tombstone (an absent key whose version rises)', () => {
+  it('passes: notFound rises with no effect, and the next creation goes above it', () => {
+    const h = builder()
+    h.put(1, 'a', [0, 1], ok(1))
+    h.del(1, [2, 3], ok(2))
+    h.get(1, [4, 5], notFound(2))
+    h.get(1, [6, 7], notFound(40)) // purged: the range's floor shows
+    h.cas(1, 0, 'b', [8, 9], ok(41))
+    h.get(2, [10, 11], found('b', 41))
+    assertLinearizable(h.ops)
+  })
+
+  it('passes: a creation whose answer was lost jumped, and a later read pins where', () => {
+    const h = builder()
+    h.get(1, [0, 1], notFound(9))
+    h.put(2, 'x', [2], indeterminate)
+    h.put(1, 'y', [3, 4], ok(14))
+    h.get(1, [5, 6], found('y', 14))
+    assertLinearizable(h.ops)
+  })
+
+  it('catches a version below one an absent key already showed', () => {
+    const h = builder()
+    h.get(1, [0, 1], notFound(40))
+    h.put(1, 'b', [2, 3], ok(5))
+    assertViolation(h.ops, 2)
+  })
+
+  it('catches a present key jumping: an update is +1 while the key exists', () => {
+    const h = builder()
+    h.put(1, 'a', [0, 1], ok(1))
+    h.put(1, 'b', [2, 3], ok(7))
+    assertViolation(h.ops, 2)
   })
 })

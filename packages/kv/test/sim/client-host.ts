@@ -6,6 +6,8 @@ import {
   type KvReply,
   type KvRequest,
   type ProposerAction,
+  type SweeperAction,
+  TombstoneSweeper,
 } from '../../src/index.js'
 import { KV_PROTOCOL } from './acceptor-host.js'
 import { ConfigView, GOSSIP_PROTOCOL, type Gossip } from './gossip.js'
@@ -24,17 +26,38 @@ export interface ClientEnv {
   readonly genesis: ReadonlyMap<number, GroupConfig>
   /** the proposers' accept quorum: 1 builds the mutant the checker must catch */
   readonly acceptQuorum?: number | undefined
+  /** whether clients sweep tombstones (see KvSimOptions.sweeps) */
+  readonly sweeps: boolean
 }
+
+interface Machine<A = unknown> {
+  takeActions(): A[]
+  nextWakeAt(): number | undefined
+  tick(now: number): void
+}
+
+/** A client host sweeps one range of its view for tombstones this often (uniform, ms). */
+const SWEEP_MS = { min: 20, max: 80 }
 
 /**
  * One client host: a KvProposer, one operation at a time (a linearizability history needs
  * sequential clients), its own view of every range's configuration. A request goes to the
  * configuration its view holds for the key's range; the view moves on when its proposer is told
  * `stale` (a `config` action, which it gossips on) or when gossip arrives (then `setConfig`).
+ * It also sweeps tombstones as a daemon's range coordinator does (a TombstoneSweeper on a random
+ * range of its view every 20–80 ms, often enough that tombstones get purged between a key's writes), its settles running as full-round gets on its proposer
+ * beside its operation (not recorded: they are not the client's).
  */
 export class ClientHost {
   node!: SimNode
   proposer!: KvProposer
+  sweeper!: TombstoneSweeper
+  /** tombstones purged by this host's sweeps */
+  purged = 0
+  /** runs the sweeper's settle reads (its own proposer: their answers are not the client's) */
+  private settler!: KvProposer
+  /** when each machine's next tick is set for */
+  private readonly wakes = new Map<Machine, number>()
   /** every proposer this host booted (a restart makes a new one), for their counters */
   readonly proposers: KvProposer[] = []
   readonly view: ConfigView
@@ -74,11 +97,73 @@ export class ClientHost {
       ...(this.env.acceptQuorum !== undefined ? { acceptQuorum: this.env.acceptQuorum } : {}),
     })
     this.proposers.push(this.proposer)
+    this.sweeper = new TombstoneSweeper({ timeoutMs: 1_000 })
+    this.settler = new KvProposer({ id: `${this.id}.${node.incarnation}.settle`, random: node.random })
+    this.wakes.clear()
     node.handle<{ range: number; config: GroupConfig }>(GOSSIP_PROTOCOL, (_from, m) => {
       if (this.view.learn(m.range, m.config))
         this.feed((now) => this.proposer.setConfig(m.range, m.config, now))
     })
     this.thinkThenIssue()
+    if (this.env.sweeps) this.scheduleSweep()
+  }
+
+  private scheduleSweep(): void {
+    const incarnation = this.node.incarnation
+    const ms = SWEEP_MS.min + this.node.random.next() * (SWEEP_MS.max - SWEEP_MS.min)
+    this.node.clock.setTimer(ms, () => {
+      if (this.idle || !this.env.sim.isUp(this.id) || this.node.incarnation !== incarnation) return
+      const ranges = [...new Set(this.env.keys.map(this.env.rangeOf))]
+      const range = ranges[this.node.random.int(ranges.length)]!
+      this.feedSweeper((now) => this.sweeper.sweep(range, this.view.get(range), now))
+      this.scheduleSweep()
+    })
+  }
+
+  private feedSweeper(input: (now: number) => void): void {
+    this.pump(this.sweeper, input, (a) => this.executeSweep(a))
+  }
+
+  private feedSettler(input: (now: number) => void): void {
+    this.pump(this.settler, input, (a) => {
+      if (a.type === 'send') {
+        this.node.request<KvReply>(a.to, KV_PROTOCOL, a.msg).then(
+          (reply) => this.feedSettler((now) => this.settler.replied(a.id, reply, now)),
+          (err: Error) =>
+            this.feedSettler((now) => this.settler.replied(a.id, { t: 'failed', reason: err.message }, now)),
+        )
+      }
+    })
+  }
+
+  /** Feeds `m` one input, runs its actions, and sets its next tick on this host's clock. */
+  private pump<A>(m: Machine<A>, input: (now: number) => void, run: (a: A) => void): void {
+    if (!this.env.sim.isUp(this.id)) return
+    input(this.clock.now())
+    for (const a of m.takeActions()) run(a)
+    const at = m.nextWakeAt()
+    const set = this.wakes.get(m as Machine)
+    if (at === undefined || (set !== undefined && set <= at)) return
+    this.wakes.set(m as Machine, at)
+    this.clock.at(at, () => {
+      if (this.wakes.get(m as Machine) === at) this.wakes.delete(m as Machine)
+      this.pump(m, (now) => m.tick(Math.max(now, at)), run)
+    })
+  }
+
+  private executeSweep(a: SweeperAction): void {
+    if (a.type === 'done') this.purged += a.purged
+    else if (a.type === 'settle') {
+      const target = { range: a.range, config: this.view.get(a.range) }
+      const get = { t: 'get' as const, key: a.key }
+      this.feedSettler((now) => this.settler.submit(this.nextOp++, get, target, now, { fullRound: true }))
+    } else {
+      this.node.request<KvReply>(a.to, KV_PROTOCOL, a.msg).then(
+        (reply) => this.feedSweeper((now) => this.sweeper.replied(a.id, reply, now)),
+        (err: Error) =>
+          this.feedSweeper((now) => this.sweeper.replied(a.id, { t: 'failed', reason: err.message }, now)),
+      )
+    }
   }
 
   /** The process dies: its operation in flight stays open (it may take effect, or never). */

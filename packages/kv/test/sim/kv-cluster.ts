@@ -102,6 +102,12 @@ export interface KvSimOptions {
   genesis?: 'group' | 'founder'
   /** a range left frozen is moved on by whoever holds it (finisher.ts; default true) */
   finisher?: boolean
+  /**
+   * clients sweep tombstones every 20–80 ms (default true): far more often than a daemon (10 s),
+   * so that purges land among a key's writes and retries — which costs availability (a retry that
+   * finds its key purged cannot tell whether it took effect, and answers unavailable)
+   */
+  sweeps?: boolean
 }
 
 export interface KvSimResult {
@@ -131,6 +137,8 @@ export interface KvSimResult {
   /** proposer attempts that started over, and those that found their own earlier accept chosen */
   retries: number
   recovered: number
+  /** tombstones the clients' sweeps purged (each counted once per sweep, for all members) */
+  purged: number
   simMs: number
 }
 
@@ -198,6 +206,7 @@ export class KvCluster {
       rangeOf: (key: string) => rangeOfKey.get(key)!,
       genesis,
       acceptQuorum: opts.acceptQuorum,
+      sweeps: opts.sweeps ?? true,
     }
     for (let i = 0; i < clients; i++) {
       const share = Math.floor(ops / clients) + (i < ops % clients ? 1 : 0)
@@ -258,6 +267,7 @@ export class KvCluster {
       partitions: faults.partitions,
       retries: proposers.reduce((n, p) => n + p.stats().retries, 0),
       recovered: proposers.reduce((n, p) => n + p.stats().recovered, 0),
+      purged: [...this.clients.values()].reduce((n, c) => n + c.purged, 0),
       simMs: this.sim.now(),
     }
   }

@@ -135,9 +135,10 @@ export class KvOracle {
   onDisk(host: string, records: readonly AcceptorRecord[]): void {
     const held = getOrSet(this.durable, host, () => new Map<string, number>())
     for (const r of records) {
-      if (r.t === 'key') {
+      if (r.t === 'key' || r.t === 'purged') {
         const k = `${r.range}/${r.epoch}/${r.key}`
-        const v = r.accepted?.state.version
+        // a purged tombstone's version lives on in the floor its record carries
+        const v = r.t === 'key' ? r.accepted?.state.version : r.floor.version
         if (v !== undefined && v >= (held.get(k) ?? -1)) held.set(k, v)
       } else if (r.transition !== undefined && r.config.members.includes(host)) {
         this.acceptedTransition(host, r)
@@ -244,7 +245,8 @@ export class KvOracle {
         : [[prefix + key, s.promises.get(prefix + key)] as const]
     for (const [k, b] of floors) {
       if (b === undefined) continue
-      const promised = acceptor.record(range, k.slice(prefix.length))?.promised
+      // a purged key's promise lives on in the range's floor
+      const promised = acceptor.record(range, k.slice(prefix.length))?.promised ?? record?.floor?.ballot
       if (promised === undefined || compareBallots(promised, b) < 0) {
         this.fail(`${host} moved backwards on ${k.slice(prefix.length)} (range ${range} epoch ${epoch})`)
       }
@@ -283,5 +285,5 @@ function canonical(t: TransitionValue): string {
     const value = s.value === undefined ? '-' : Buffer.from(s.value).toString('hex')
     return `${key}=${s.version}:${value}:${s.effects.map((e) => `${e.version}@${e.by}`).join(',')}`
   })
-  return `${t.next.epoch}|${t.next.members.join(',')}|${entries.sort().join('|')}`
+  return `${t.next.epoch}|${t.next.members.join(',')}|${t.floor ?? 0}|${entries.sort().join('|')}`
 }
