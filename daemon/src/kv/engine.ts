@@ -11,7 +11,9 @@ import {
   type MoverAction,
   type ProposerAction,
   RangeMover,
+  type SweeperAction,
   type Target,
+  TombstoneSweeper,
 } from '@swarmstore/kv'
 import type { AcceptorHost } from './acceptor-host.js'
 
@@ -27,7 +29,7 @@ export interface KvEngineComponents {
 }
 
 /**
- * The proposer and the mover of this node, driven as their contracts say: their `send` actions go
+ * The proposer, the mover and the tombstone sweeper of this node, driven as their contracts say: their `send` actions go
  * to the acceptor here directly (no network for our own vote) or over the KV protocol, answers go
  * back in with the time, and one timer wakes them at the earliest `nextWakeAt`. Each instance has
  * an id unique to this process incarnation (peer id + random nonce), as ballots require.
@@ -39,6 +41,9 @@ export class KvEngine {
   private readonly learned: KvEngineComponents['learned']
   private readonly proposer: KvProposer
   private readonly mover: RangeMover
+  private readonly sweeper = new TombstoneSweeper()
+  /** tombstones this node's sweeps had every member forget */
+  private purgedCount = 0
   private readonly ops = new Map<number, (a: KvAnswer) => void>()
   private readonly moves = new Map<number, (o: MoveOutcome) => void>()
   private nextOp = 1
@@ -85,6 +90,20 @@ export class KvEngine {
     return outcome
   }
 
+  /**
+   * Sweeps `range` for tombstones every member holds (sweeper.ts); false when a sweep of it is
+   * under way. Settles it hands back run as full-round gets whose answers nobody awaits.
+   */
+  sweep(range: number, config: GroupConfig): boolean {
+    if (this.stopped || !this.sweeper.sweep(range, config, now())) return false
+    this.pump()
+    return true
+  }
+
+  get purged(): number {
+    return this.purgedCount
+  }
+
   moving(range: number): boolean {
     return this.mover.moving(range)
   }
@@ -103,6 +122,7 @@ export class KvEngine {
     if (this.stopped) return
     for (const a of this.proposer.takeActions()) this.executeProposer(a)
     for (const a of this.mover.takeActions()) this.executeMover(a)
+    for (const a of this.sweeper.takeActions()) this.executeSweeper(a)
     this.schedule()
   }
 
@@ -129,6 +149,15 @@ export class KvEngine {
     done?.(a.outcome)
   }
 
+  private executeSweeper(a: SweeperAction): void {
+    if (a.type === 'send') this.deliver(a.to, a.msg, (reply) => this.sweeper.replied(a.id, reply, now()))
+    else if (a.type === 'done') this.purgedCount += a.purged
+    else {
+      const target = { range: a.range, config: a.config }
+      this.proposer.submit(this.nextOp++, { t: 'get', key: a.key }, target, now(), { fullRound: true })
+    }
+  }
+
   private deliver(
     to: string,
     msg: KvMessage,
@@ -150,7 +179,8 @@ export class KvEngine {
   private schedule(): void {
     const p = this.proposer.nextWakeAt()
     const m = this.mover.nextWakeAt()
-    const at = Math.min(p ?? Infinity, m ?? Infinity)
+    const w = this.sweeper.nextWakeAt()
+    const at = Math.min(p ?? Infinity, m ?? Infinity, w ?? Infinity)
     if (at === Infinity || at >= this.timerAt) return
     clearTimeout(this.timer)
     this.timerAt = at
@@ -163,6 +193,7 @@ export class KvEngine {
     const t = now()
     this.proposer.tick(t)
     this.mover.tick(t)
+    this.sweeper.tick(t)
     this.pump()
   }
 }

@@ -33,6 +33,13 @@ const MAX_CONCURRENT_CATCH_UPS = 8
 const CATCH_UP_EVERY_MS = 2_000
 /** Sizes of the ranges served here go into the ring map this often (for `kv groups`). */
 const SIZES_EVERY_MS = 5_000
+/**
+ * Ranges this node coordinates are swept for tombstones this often: one is purged on the second
+ * sweep that finds it at every member, so 10–20 s after every member stored it.
+ */
+export const SWEEP_EVERY_MS = 10_000
+/** Sweeps started per round at most (each lists a range at every member). */
+const MAX_SWEEPS = 256
 /** A range whose move failed is tried again after this. */
 const RETRY_AFTER_MS = 2_000
 
@@ -77,6 +84,8 @@ export class RangeManager {
   private sizesAt = 0
   /** when this node next looks for ranges it missed an install of */
   private catchUpAt = 0
+  /** when this node next sweeps the ranges it coordinates for tombstones */
+  private sweepAt = 0
   /** ranges seen sealed here with no move of ours under way, since when */
   private readonly frozenSince = new Map<number, number>()
   private soon: NodeJS.Timeout | undefined
@@ -119,6 +128,10 @@ export class RangeManager {
       this.catchUpAt = now + CATCH_UP_EVERY_MS
       this.catchUpAll()
     }
+    if (now >= this.sweepAt) {
+      this.sweepAt = now + SWEEP_EVERY_MS
+      this.sweepAll(live)
+    }
     for (const [range, u] of this.unfinished) {
       if (this.c.engine.movesUnderWay >= MAX_CONCURRENT_MOVES) break
       if ((this.retryAt.get(range) ?? 0) > now) continue
@@ -141,6 +154,17 @@ export class RangeManager {
     const since = this.frozenSince.get(range) ?? now
     this.frozenSince.set(range, since)
     return now - since >= (coordinator ? STUCK_COORDINATOR_MS : STUCK_MEMBER_MS)
+  }
+
+  /** Sweeps the unfrozen ranges this node coordinates that hold tombstones here. */
+  private sweepAll(live: Set<string>): void {
+    const kv = this.c.acceptor.kv
+    let started = 0
+    for (const s of kv.served()) {
+      if (started >= MAX_SWEEPS) break
+      if (s.frozen || s.config.members.find((m) => live.has(m)) !== this.selfId) continue
+      if (kv.tombstones(s.range) > 0 && this.c.engine.sweep(s.range, s.config)) started++
+    }
   }
 
   /**

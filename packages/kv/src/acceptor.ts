@@ -254,6 +254,14 @@ export class KvAcceptor {
     }
   }
 
+  /** How many tombstones (absent keys with a record) `range` holds here: what a sweep could purge. */
+  tombstones(range: number): number {
+    let n = 0
+    for (const k of this.ranges.get(range)?.keys.values() ?? [])
+      if (k.accepted !== undefined && k.accepted.state.value === undefined) n++
+    return n
+  }
+
   /** The durable-or-pending record of a key (tests and diagnostics). */
   record(range: number, key: string): KeyRecord | undefined {
     return this.ranges.get(range)?.keys.get(key)

@@ -34,7 +34,7 @@ import { parseKvReply } from './messages.js'
 export type SweeperAction =
   | { readonly type: 'send'; readonly id: number; readonly to: string; readonly msg: KvMessage }
   /** Members disagree on this key's tombstone: a full read round on it makes them agree. */
-  | { readonly type: 'settle'; readonly range: number; readonly key: string }
+  | { readonly type: 'settle'; readonly range: number; readonly config: GroupConfig; readonly key: string }
   /** The sweep of `range` ended; `purged` tombstones were sent to be forgotten. */
   | { readonly type: 'done'; readonly range: number; readonly purged: number }
 
@@ -145,7 +145,7 @@ export class TombstoneSweeper {
     const was = before?.epoch === sweep.config.epoch ? before : undefined
     this.seen.set(sweep.range, { epoch: sweep.config.epoch, agreed, partial })
     this.settle(
-      sweep.range,
+      sweep,
       [...partial].filter((k) => was?.partial.has(k)),
     )
     const list = [...agreed]
@@ -163,8 +163,9 @@ export class TombstoneSweeper {
     for (const to of config.members) this.send(sweep, to, msg)
   }
 
-  private settle(range: number, keys: string[]): void {
-    for (const key of keys.slice(0, this.maxSettles)) this.queue.push({ type: 'settle', range, key })
+  private settle(sweep: Sweep, keys: string[]): void {
+    const { range, config } = sweep
+    for (const key of keys.slice(0, this.maxSettles)) this.queue.push({ type: 'settle', range, config, key })
   }
 
   private send(sweep: Sweep, to: string, msg: KvMessage): void {

@@ -154,7 +154,7 @@ export class ClientHost {
   private executeSweep(a: SweeperAction): void {
     if (a.type === 'done') this.purged += a.purged
     else if (a.type === 'settle') {
-      const target = { range: a.range, config: this.view.get(a.range) }
+      const target = { range: a.range, config: a.config }
       const get = { t: 'get' as const, key: a.key }
       this.feedSettler((now) => this.settler.submit(this.nextOp++, get, target, now, { fullRound: true }))
     } else {
