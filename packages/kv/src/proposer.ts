@@ -86,7 +86,14 @@ export type KvAnswer =
 export type ProposerReply = KvReply | { readonly t: 'failed'; readonly reason: string }
 
 export type ProposerAction =
-  | { readonly type: 'send'; readonly id: number; readonly to: string; readonly msg: KvMessage }
+  /** `op`: the request this message serves (for tracing; replies are matched by `id`) */
+  | {
+      readonly type: 'send'
+      readonly id: number
+      readonly to: string
+      readonly msg: KvMessage
+      readonly op: number
+    }
   | { readonly type: 'done'; readonly op: number; readonly answer: KvAnswer }
   /** An acceptor said the range moved on: its newer configuration (for the node's ring map). */
   | { readonly type: 'config'; readonly range: number; readonly config: GroupConfig }
@@ -520,7 +527,7 @@ export class KvProposer {
       const id = this.nextId++
       round.ids.push(id)
       this.inFlight.set(id, { round, phase })
-      this.queue.push({ type: 'send', id, to, msg })
+      this.queue.push({ type: 'send', id, to, msg, op: round.op })
     }
   }
 

@@ -30,6 +30,13 @@ export interface ClientEnv {
   readonly sweeps: boolean
 }
 
+interface InFlight {
+  readonly op: KvOperation
+  readonly req: KvRequest
+  readonly session: number
+  acceptEpoch?: number
+}
+
 interface Machine<A = unknown> {
   takeActions(): A[]
   nextWakeAt(): number | undefined
@@ -40,13 +47,15 @@ interface Machine<A = unknown> {
 const SWEEP_MS = { min: 20, max: 80 }
 
 /**
- * One client host: a KvProposer, one operation at a time (a linearizability history needs
- * sequential clients), its own view of every range's configuration. A request goes to the
- * configuration its view holds for the key's range; the view moves on when its proposer is told
- * `stale` (a `config` action, which it gossips on) or when gossip arrives (then `setConfig`).
- * It also sweeps tombstones as a daemon's range coordinator does (a TombstoneSweeper on a random
- * range of its view every 20–80 ms, often enough that tombstones get purged between a key's writes), its settles running as full-round gets on its proposer
- * beside its operation (not recorded: they are not the client's).
+ * One client host: a KvProposer shared by 1–3 sessions, each a sequential client of its own in the
+ * history (a linearizability history needs sequential clients) — as a daemon's one proposer serves
+ * every request sent to it at once, same key included — and its own view of every range's
+ * configuration. A request goes to the configuration its view holds for the key's range; the view
+ * moves on when its proposer is told `stale` (a `config` action, which it gossips on) or when
+ * gossip arrives (then `setConfig`). It also sweeps tombstones as a daemon's range coordinator does
+ * (a TombstoneSweeper on a random range of its view every 20–80 ms, often enough that tombstones
+ * get purged between a key's writes), its settles running as full-round gets on a proposer of
+ * their own (not recorded: they are not a client's).
  */
 export class ClientHost {
   node!: SimNode
@@ -64,8 +73,8 @@ export class ClientHost {
   private clock!: LocalClock
   private readonly drift: number
   private wakeAt: number | undefined
-  /** the operation in flight: its record, request, and the epoch of its latest accepts */
-  private current: { op: KvOperation; req: KvRequest; acceptEpoch?: number } | undefined
+  /** operations in flight, by proposer op number: record, request, session, epoch of latest accepts */
+  private readonly inFlight = new Map<number, InFlight>()
   /** what this client last saw of each key: present, and at which version (for cas) */
   private readonly seen = new Map<string, { present: boolean; version: number }>()
   private nextOp = 1
@@ -76,13 +85,15 @@ export class ClientHost {
     public left: number,
     private readonly env: ClientEnv,
     drift: number,
+    /** sequential clients sharing this host's proposer (each its own client in the history) */
+    private readonly sessions = 1,
   ) {
     this.view = new ConfigView(env.genesis)
     this.drift = drift
   }
 
   get idle(): boolean {
-    return this.left === 0 && this.current === undefined
+    return this.left === 0 && this.inFlight.size === 0
   }
 
   boot(node: SimNode): void {
@@ -104,7 +115,7 @@ export class ClientHost {
       if (this.view.learn(m.range, m.config))
         this.feed((now) => this.proposer.setConfig(m.range, m.config, now))
     })
-    this.thinkThenIssue()
+    for (let s = 0; s < this.sessions; s++) this.thinkThenIssue(s)
     if (this.env.sweeps) this.scheduleSweep()
   }
 
@@ -166,25 +177,31 @@ export class ClientHost {
     }
   }
 
-  /** The process dies: its operation in flight stays open (it may take effect, or never). */
+  /** The process dies: its operations in flight stay open (they may take effect, or never). */
   crash(): void {
-    if (this.current) this.current.op.returnAt = undefined
-    this.current = undefined
+    for (const f of this.inFlight.values()) f.op.returnAt = undefined
+    this.inFlight.clear()
     this.env.sim.crash(this.id)
   }
 
-  private thinkThenIssue(): void {
+  private thinkThenIssue(session: number): void {
     if (this.left === 0) return
-    this.node.clock.setTimer(this.node.random.next() * 20, () => this.issue())
+    const incarnation = this.node.incarnation
+    this.node.clock.setTimer(this.node.random.next() * 20, () => {
+      if (this.node.incarnation === incarnation && this.env.sim.isUp(this.id)) this.issue(session)
+    })
   }
 
-  private issue(): void {
+  private issue(session: number): void {
+    if (this.left === 0) return
     this.left--
     const req = this.randomRequest()
-    const op = this.env.history.begin(this.id, req, this.env.sim.now())
-    this.current = { op, req }
+    const client = this.sessions === 1 ? this.id : `${this.id}/${session}`
+    const op = this.env.history.begin(client, req, this.env.sim.now())
+    const opNo = this.nextOp++
+    this.inFlight.set(opNo, { op, req, session })
     const range = this.env.rangeOf(req.key)
-    this.feed((now) => this.proposer.submit(this.nextOp++, req, { range, config: this.view.get(range) }, now))
+    this.feed((now) => this.proposer.submit(opNo, req, { range, config: this.view.get(range) }, now))
   }
 
   private randomRequest(): KvRequest {
@@ -217,8 +234,9 @@ export class ClientHost {
 
   private execute(a: ProposerAction): void {
     if (a.type === 'send') {
-      // one operation in flight: its accepts (or a get's peeks) say which epoch's majority answers it
-      if ((a.msg.t === 'accept' || a.msg.t === 'peek') && this.current) this.current.acceptEpoch = a.msg.epoch
+      // an operation's accepts (or a get's peeks) say which epoch's majority answers it
+      const f = this.inFlight.get(a.op)
+      if ((a.msg.t === 'accept' || a.msg.t === 'peek') && f) f.acceptEpoch = a.msg.epoch
       this.node.request<KvReply>(a.to, KV_PROTOCOL, a.msg).then(
         (reply) => this.feed((now) => this.proposer.replied(a.id, reply, now)),
         (err: Error) =>
@@ -228,14 +246,14 @@ export class ClientHost {
       if (this.view.learn(a.range, a.config))
         this.env.gossip.spread(this.node, this.node.random, a.range, a.config)
     } else {
-      this.answered(a.answer)
+      this.answered(a.op, a.answer)
     }
   }
 
-  private answered(answer: KvAnswer): void {
-    const cur = this.current
+  private answered(opNo: number, answer: KvAnswer): void {
+    const cur = this.inFlight.get(opNo)
     if (cur === undefined) return
-    this.current = undefined
+    this.inFlight.delete(opNo)
     this.env.history.end(cur.op, answer, this.env.sim.now())
     if (answer.t !== 'unavailable' && answer.t !== 'invalid') {
       const { req } = cur
@@ -252,6 +270,6 @@ export class ClientHost {
         `${answer.t} (${this.id})`,
       )
     }
-    this.thinkThenIssue()
+    this.thinkThenIssue(cur.session)
   }
 }

@@ -78,6 +78,8 @@ export interface KvSimOptions {
   ranges?: number
   /** client hosts, each with its own proposer (default 5) */
   clients?: number
+  /** sequential clients per client host, sharing its proposer (default: 1–3 per host, drawn) */
+  sessions?: number
   /** mover hosts (default 3) */
   movers?: number
   /** keys (default: 1–3 per range, drawn per seed) */
@@ -210,7 +212,8 @@ export class KvCluster {
     }
     for (let i = 0; i < clients; i++) {
       const share = Math.floor(ops / clients) + (i < ops % clients ? 1 : 0)
-      const c = new ClientHost(`c${i}`, share, clientEnv, LocalClock.drawDrift(this.rnd))
+      const drift = LocalClock.drawDrift(this.rnd)
+      const c = new ClientHost(`c${i}`, share, clientEnv, drift, opts.sessions ?? 1 + this.rnd.int(3))
       this.clients.set(c.id, c)
       gossip.peers.push(c.id)
       this.sim.addNode(c.id, (node) => c.boot(node))
