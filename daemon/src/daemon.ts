@@ -105,6 +105,7 @@ export async function startDaemon(flags: Partial<Record<keyof DaemonConfig, unkn
         isAdvertisedFull: (id) => capacity.isAdvertisedFull(id),
         // a member that failed a probe is asked last by reads (still asked before not-found)
         isSuspect: (id) => members.isSuspect(id),
+        liveMembers: () => members.liveContacts(),
       },
       {
         replicas: r,

@@ -50,6 +50,8 @@ export class MembershipService {
   private readonly rpc: PeerRpc
   private readonly log: Logger
   private readonly addrsOf: (id: string) => readonly string[]
+  /** the live members other than this node, as contacts; rebuilt after any membership event */
+  private live: Contact[] | undefined
 
   constructor(components: MembershipServiceComponents, init: MembershipServiceInit) {
     this.node = components.node
@@ -63,6 +65,9 @@ export class MembershipService {
       // epoch = start time: a restarted member outranks every record of its previous life
       { id: this.node.peerId.toString(), epoch: Date.now(), meta: init.meta }, // io-edge
     )
+    this.membership.onEvent(() => {
+      this.live = undefined
+    })
   }
 
   async start(): Promise<void> {
@@ -85,6 +90,19 @@ export class MembershipService {
   isLiveMember(peerId: string): boolean {
     const st = this.membership.get(peerId)?.state
     return st === 'alive' || st === 'suspect'
+  }
+
+  /**
+   * Every other member counted present (alive or suspect), as contacts: SWIM gives each node the
+   * whole swarm, so the closest members to a key are found here without a lookup.
+   */
+  liveContacts(): readonly Contact[] {
+    const self = this.node.peerId.toString()
+    this.live ??= this.membership
+      .members(['alive', 'suspect'])
+      .filter((m) => m.id !== self)
+      .map(memberContact)
+    return this.live
   }
 
   /** A member that failed a probe and is not cleared yet. */

@@ -39,6 +39,8 @@ export interface ReplicaAdapterComponents {
   isAdvertisedFull: (peerId: string) => boolean
   /** members under suspicion (failed a probe): reads ask them last */
   isSuspect: (peerId: string) => boolean
+  /** the other live members as SWIM knows them (the whole swarm, once converged) */
+  liveMembers?: () => readonly Contact[]
 }
 
 export interface ReplicaAdapterInit {
@@ -104,6 +106,8 @@ export class ReplicaAdapter {
   private wakeAt: number | undefined
   private stopped = false
   private smallSwarm: { at: number; contacts: readonly Contact[] } | undefined
+  private readonly liveMembers: (() => readonly Contact[]) | undefined
+  private readonly self: Contact
   private readRepairs = 0
   private readRepairBytes = 0
   private dropped = 0
@@ -115,6 +119,8 @@ export class ReplicaAdapter {
     this.kad = components.kad
     this.log = components.log
     this.metrics = components.metrics
+    this.liveMembers = components.liveMembers
+    this.self = self
     this.node = new ReplicaNode({
       self,
       replicas: init.replicas,
@@ -205,9 +211,18 @@ export class ReplicaAdapter {
     return op.result.promise
   }
 
-  /** The closest live nodes to key (a lookup, or the cached view of a small swarm). */
+  /**
+   * The closest live nodes to key (this one included): from SWIM's view of the whole swarm when it knows at least every
+   * peer the routing table does (one hop: no lookup; a view still converging costs a misplaced copy
+   * that repair and handoff move, never a lost one), else a lookup, or the cached view of a small
+   * swarm.
+   */
   async closest(key: Key): Promise<Contact[]> {
     const kad = this.kad
+    const members = this.liveMembers?.()
+    if (members !== undefined && members.length > 0 && members.length >= kad.kad.size) {
+      return sortByDistance([this.self, ...members], (c) => c.key, key).slice(0, kad.kad.k)
+    }
     const s = this.smallSwarm
     if (s !== undefined && this.now() - s.at < SMALL_SWARM_TTL_MS) {
       return sortByDistance([...s.contacts], (c) => c.key, key)
