@@ -52,6 +52,21 @@ describe('key-value state on 4 daemons as processes (issue 21)', function () {
     )
   })
 
+  it('a write that would overfill its range (one move message) is refused: 507, nothing stored', async () => {
+    const first = 'heavy/0'
+    let second = 'heavy/1'
+    for (let i = 1; rangeOfKey(second) !== rangeOfKey(first); i++) second = `heavy/${i}`
+    const big = new Uint8Array(600 * 1024).fill(7)
+    assert.equal((await kv(nodes[0]!, 'PUT', first, big)).status, 200)
+    const refused = await kv(nodes[1]!, 'PUT', second, big)
+    assert.equal(refused.status, 507)
+    assert.equal(refused.code, 'ERR_KV_RANGE_FULL')
+    assert.equal((await kv(nodes[2]!, 'GET', second)).status, 404, 'nothing stored')
+    const replaced = await kv(nodes[3]!, 'PUT', first, new Uint8Array(1 << 20))
+    assert.equal(replaced.status, 200, 'a value replaced in place only counts its growth')
+    assert.equal((await kv(nodes[0]!, 'DELETE', first)).status, 200)
+  })
+
   it('5 clients on 3 hot keys while a member is killed -9, restarted, and frozen: the history is linearizable', async () => {
     const history: KvOperation[] = []
     const hot = ['hot/a', 'hot/b', 'hot/c']

@@ -36,6 +36,7 @@ export async function kv(
       version: Number(header),
       indeterminate: undefined,
       text: Buffer.from(bytes).toString(),
+      code: undefined,
     }
   }
   const json = JSON.parse(Buffer.from(bytes).toString() || '{}') as {
@@ -43,7 +44,13 @@ export async function kv(
     indeterminate?: boolean
     error?: { code: string }
   }
-  return { status: res.status, version: json.version, indeterminate: json.indeterminate, text: '' }
+  return {
+    status: res.status,
+    version: json.version,
+    indeterminate: json.indeterminate,
+    text: '',
+    code: json.error?.code,
+  }
 }
 
 /** Every daemon's ring: each range on `r` of these daemons, the same map everywhere. */

@@ -205,7 +205,8 @@ function absent(write: boolean): JsonReply {
 }
 
 function refusal(answer: Invalid): JsonReply {
-  const status = answer.code === 'ERR_KV_VALUE_TOO_LARGE' ? 413 : 400
+  const status =
+    answer.code === 'ERR_KV_VALUE_TOO_LARGE' ? 413 : answer.code === 'ERR_KV_RANGE_FULL' ? 507 : 400
   return { status, json: { error: { code: answer.code, message: answer.message } } }
 }
 

@@ -1,18 +1,22 @@
 import { peerIdFromString } from '@libp2p/peer-id'
 import { type Contact, contactFromPeerId, keyForKvName } from '@swarmstore/core'
 import {
+  EFFECT_LOG_LENGTH,
+  entryBytes,
   type GroupConfig,
   type KvAnswer,
   type KvMessage,
+  KvRangeFullError,
   type KvReply,
   type KvRequest,
+  type KvState,
   parseConfig,
   parseKvReply,
   RANGE_COUNT,
   rangeOf,
 } from '@swarmstore/kv'
 import type { Membership } from '@swarmstore/membership'
-import { protocolId, type Reply, type Request } from '@swarmstore/wire'
+import { maxFrameBytes, protocolId, type Reply, type Request } from '@swarmstore/wire'
 import type { Logger } from 'pino'
 import { type PeerRpc, wasNotSent } from '../peer-rpc.js'
 import { AcceptorHost } from './acceptor-host.js'
@@ -32,6 +36,8 @@ const FORWARD_TIMEOUT_MS = 3_000
 const AVOID_FAILED_MS = 10_000
 /** Concurrent KV requests per connection. */
 const MAX_INBOUND_KV_STREAMS = 256
+/** What a range's snapshot leaves of a frame for the move message around it and racing writes. */
+const SNAPSHOT_MARGIN_BYTES = 32 * 1024
 
 export interface KvNodeComponents {
   rpc: PeerRpc
@@ -179,7 +185,7 @@ export class KvNode implements KvService {
         acceptSent: false,
       }
     }
-    if (config.members.includes(this.selfId)) return this.engine.propose(req, { range, config })
+    if (config.members.includes(this.selfId)) return this.propose(req, range, config)
     const answer = await this.forward(req, range, config)
     if ('redirect' in answer) {
       this.learn(range, answer.redirect)
@@ -309,7 +315,28 @@ export class KvNode implements KvService {
         ? { a: { t: 'unavailable', reason: 'no ring yet', acceptSent: false } }
         : { redirect: config }
     }
-    return { a: await this.engine.propose(req, { range, config }) }
+    return { a: await this.propose(req, range, config) }
+  }
+
+  /** Runs a client operation here, a member of its group, unless it would overfill the range. */
+  private propose(req: KvRequest, range: number, config: GroupConfig): Promise<KvAnswer> {
+    const full = req.t === 'put' || req.t === 'cas' ? this.overfills(range, req.key, req.value) : undefined
+    if (full !== undefined) return Promise.resolve({ t: 'invalid', code: full.code, message: full.message })
+    return this.engine.propose(req, { range, config })
+  }
+
+  /**
+   * A range moves in one message (snapshots are not paged yet), so a write that would grow its
+   * range past what a frame carries is refused before it is sent — as this member counts the
+   * range (writes racing it may pass a little over: the margin is for them and the framing).
+   */
+  private overfills(range: number, key: string, value: Uint8Array): KvRangeFullError | undefined {
+    const kv = this.acceptor.kv
+    const current = kv.record(range, key)?.accepted?.state
+    const before = kv.rangeBytes(range)
+    const after = before - entryBytes(key, current) + entryBytes(key, fullEntry(value))
+    const budget = maxFrameBytes(this.rpc.chunkSize) - SNAPSHOT_MARGIN_BYTES
+    return after > budget && after > before ? new KvRangeFullError(range, after, budget) : undefined
   }
 }
 
@@ -321,6 +348,15 @@ function parseForwardReply(r: unknown): KvAnswer | { redirect: GroupConfig } | u
     return config && { redirect: config }
   }
   return parseAnswer(o.a)
+}
+
+/** A value's entry with a full effect log (tags of the longest kind): the most it can weigh. */
+function fullEntry(value: Uint8Array): KvState {
+  const effects = Array.from({ length: EFFECT_LOG_LENGTH }, (_, i) => ({
+    version: i + 1,
+    by: 'x'.repeat(96),
+  }))
+  return { version: EFFECT_LOG_LENGTH, value, effects }
 }
 
 function* ranges(): IterableIterator<number> {

@@ -50,6 +50,7 @@ import {
   type TombstoneEntry,
   type TransitionValue,
 } from './messages.js'
+import type { KvState } from './register.js'
 
 /** The durable state of one key of a range under one epoch. */
 export interface KeyRecord {
@@ -252,6 +253,16 @@ export class KvAcceptor {
         if (k.promised !== ZERO_BALLOT || k.accepted?.ballot !== ZERO_BALLOT) yield k
       yield* purgedFromSnapshot(rs)
     }
+  }
+
+  /**
+   * About how many bytes `range`'s snapshot takes when it moves (what `entryBytes` counts for each
+   * key held here), for keeping a range within one message.
+   */
+  rangeBytes(range: number): number {
+    let n = 0
+    for (const k of this.ranges.get(range)?.keys.values() ?? []) n += entryBytes(k.key, k.accepted?.state)
+    return n
   }
 
   /** How many tombstones (absent keys with a record) `range` holds here: what a sweep could purge. */
@@ -525,6 +536,14 @@ function keysFrom(record: RangeRecord): Map<string, KeyRecord> {
     })
   }
   return keys
+}
+
+/** A key's share of a snapshot message, about: its key, value and effect log, with framing. */
+export function entryBytes(key: string, state: KvState | undefined): number {
+  if (state === undefined) return 0
+  let effects = 0
+  for (const e of state.effects) effects += e.by.length + 16
+  return key.length * 3 + (state.value?.byteLength ?? 0) + effects + 64
 }
 
 function keySlot(range: number, key: string): string {

@@ -8,6 +8,7 @@ export type KvInputErrorCode =
   | 'ERR_KV_VALUE_TOO_LARGE'
   | 'ERR_KV_BAD_EXPECT'
   | 'ERR_KV_MALFORMED_MESSAGE'
+  | 'ERR_KV_RANGE_FULL'
 
 /** A request or wire message the KV layer refuses; nothing was changed. */
 export abstract class KvInputError extends SwarmstoreError {
@@ -42,6 +43,20 @@ export class KvBadExpectError extends KvInputError {
 export class KvMalformedMessageError extends KvInputError {
   constructor(why: string) {
     super('ERR_KV_MALFORMED_MESSAGE', `malformed KV message: ${why}`)
+  }
+}
+
+/**
+ * A write that would grow its key's range past what one message can carry when the range moves
+ * (`rangeBytes` of the acceptor): refused before anything is sent, so it surely took no effect.
+ */
+export class KvRangeFullError extends KvInputError {
+  constructor(range: number, bytes: number, budget: number) {
+    super(
+      'ERR_KV_RANGE_FULL',
+      `key-value range ${range} would hold ${bytes} bytes; a range holds at most ${budget} until range ` +
+        'snapshots are paged (delete keys of this range, or store large values as files)',
+    )
   }
 }
 
