@@ -9,6 +9,10 @@ export interface StatChunk {
 export interface StatResponse {
   cid: string
   size: number
+  /** R, the copies every chunk should have */
+  replicas: number
+  /** chunks and manifests found with fewer than R holders */
+  underReplicated: number
   chunks: StatChunk[]
   manifests: { cid: string; holders: string[] }[]
 }

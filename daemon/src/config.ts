@@ -11,6 +11,8 @@ export interface DaemonConfig {
   bootstrap: string[]
   /** control API, HOST:PORT (port 0 = any free port) */
   api: string
+  /** HOST:PORT of a token-less, read-only listener serving only GET /metrics; null = none */
+  metricsListen: string | null
   swarm: string
   replicas: number
   writeQuorum: number
@@ -39,6 +41,7 @@ export const DEFAULTS: Omit<DaemonConfig, 'dataDir'> = {
   listen: ['/ip4/0.0.0.0/tcp/4001'],
   bootstrap: [],
   api: '127.0.0.1:5890',
+  metricsListen: null,
   swarm: DEFAULT_SWARM,
   replicas: 3,
   writeQuorum: 2,
@@ -102,6 +105,15 @@ function normalise(raw: Record<string, unknown>, source: string): Partial<Daemon
       case 'logLevel':
         if (typeof v !== 'string' || v === '') throw new BadConfigError(`${what} must be a non-empty string`)
         out[k] = v
+        break
+      case 'metricsListen':
+        if (
+          v !== null &&
+          (typeof v !== 'string' || !/^[^:]+:\d{1,5}$|^\[[0-9a-fA-F:.]+\]:\d{1,5}$/.test(v))
+        ) {
+          throw new BadConfigError(`${what} must be HOST:PORT, got ${JSON.stringify(v)}`)
+        }
+        out.metricsListen = v as string | null
         break
       case 'swarmKey':
         if (v !== null && typeof v !== 'string') throw new BadConfigError(`${what} must be a path`)

@@ -18,6 +18,7 @@ import { startAll, stopAll } from './lifecycle.js'
 import { MemberEvents } from './member-events.js'
 import { MembershipService } from './membership-service.js'
 import { Metrics } from './metrics.js'
+import { MetricsServer } from './metrics-server.js'
 import { NodeStatus } from './node-status.js'
 import { PeerCache } from './peer-cache.js'
 import { PeerRpc } from './peer-rpc.js'
@@ -143,17 +144,25 @@ export async function startDaemon(flags: Partial<Record<keyof DaemonConfig, unkn
         writer: new BlockWriter({ store, replicas }, { replicas: r, writeQuorum }),
         holders: new Holders({ replicas, chunks }),
         release: (bytes) => rpc.pool.release(bytes),
+        metrics,
         kv,
       },
-      { listen: config.api, dataDir, token, chunkSize },
+      { listen: config.api, dataDir, token, chunkSize, replicas: r },
     )
+    const metricsServer = new MetricsServer({ status }, { listen: config.metricsListen })
     const leave = new GracefulLeave({ membership, replicas, log })
     // Started in this order, stopped in reverse: a graceful leave first, the routing table saved
     // once replication has drained, the API closed before what it reads from.
-    const parts = [kad, chunks, capacity, events, members, replicas, kv, status, scrubber, api, joiner, leave]
+    const parts = [
+      ...[kad, chunks, capacity, events, members, replicas, kv, status, scrubber],
+      ...[api, metricsServer, joiner, leave],
+    ]
     await startAll(parts)
     const addrs = node.getMultiaddrs().map((m) => m.toString())
-    log.info({ peerId: selfId, addrs, api: api.url, swarm }, 'daemon listening')
+    log.info(
+      { peerId: selfId, addrs, api: api.url, metrics: metricsServer.url || undefined, swarm },
+      'daemon listening',
+    )
 
     let stopped: Promise<void> | undefined
     const stop = () => {

@@ -29,6 +29,9 @@ export interface NodeStatusInit {
   capacity: number | null
 }
 
+/** Every state is exported, at 0 when no member is in it, so a dashboard's query never sees a gap. */
+const MEMBER_STATES = ['alive', 'suspect', 'dead', 'left'] as const
+
 /** What the API reports about this node: `status`, `peers`, `id` and the Prometheus metrics. */
 export class NodeStatus {
   private readonly node: Libp2p
@@ -128,11 +131,18 @@ export class NodeStatus {
     const { store, kad, replicas, rpc, metricsRegistry: metrics } = this
     const s = await store.stats()
     metrics.peers.set(kad.kad.size)
+    this.setMembersByState()
     metrics.chunksStored.set(s.chunks)
     metrics.bytesStored.set(s.bytes)
     metrics.underReplicated.set(replicas.stats().underReplicated)
     metrics.badFrames.set(rpc.badFrames)
     return { contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }
+  }
+
+  private setMembersByState(): void {
+    const counts = new Map<string, number>(MEMBER_STATES.map((state) => [state, 0]))
+    for (const m of this.membership.members()) counts.set(m.state, (counts.get(m.state) ?? 0) + 1)
+    for (const [state, n] of counts) this.metricsRegistry.members.set({ state }, n)
   }
 
   private listenAddrs(): string[] {

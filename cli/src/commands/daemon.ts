@@ -1,8 +1,15 @@
 import { resolve } from 'node:path'
-import { type Command, InvalidArgumentError } from 'commander'
+import { type Command, InvalidArgumentError, Option } from 'commander'
 import { parseHostPort } from '../address.js'
 import { CliError, ExitCode } from '../errors.js'
-import { collect, type GlobalOptions, globalOptions, positiveIntArg, sizeArg } from '../options.js'
+import {
+  collect,
+  type GlobalOptions,
+  globalOptions,
+  hostPortArg,
+  positiveIntArg,
+  sizeArg,
+} from '../options.js'
 
 /**
  * What the CLI hands to `runDaemon`: only the keys the user set, so that the daemon's own layers
@@ -20,6 +27,7 @@ export interface DaemonFlags {
   announce?: string[]
   chunkSize?: number
   swarmKey?: string
+  metricsListen?: string
   logLevel?: string
   scrubInterval?: number
   repairGrace?: number
@@ -55,6 +63,12 @@ export function registerDaemon(program: Command): void {
       sizeArg,
     )
     .option('--swarm-key <file>', 'pre-shared key file: only peers with the same key can connect')
+    .addOption(
+      new Option(
+        '--metrics-listen <host:port>',
+        'also serve GET /metrics here, without a token, for Prometheus (nothing else is served there)',
+      ).argParser(hostPortArg),
+    )
     .option('--log-level <level>', 'e.g. debug, info, warn, error')
     .option(
       '--scrub-interval <seconds>',
@@ -118,6 +132,7 @@ export function daemonFlags(options: DaemonCommandOptions, global: GlobalOptions
   if (options.chunkSize !== undefined) flags.chunkSize = options.chunkSize
   // Made absolute here so it means the file the user pointed at, whatever dir the daemon resolves from.
   if (options.swarmKey !== undefined) flags.swarmKey = resolve(options.swarmKey)
+  if (options.metricsListen !== undefined) flags.metricsListen = options.metricsListen
   if (options.logLevel !== undefined) flags.logLevel = options.logLevel
   if (options.scrubInterval !== undefined) flags.scrubInterval = options.scrubInterval
   if (options.repairGrace !== undefined) flags.repairGrace = options.repairGrace

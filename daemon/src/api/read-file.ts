@@ -52,10 +52,15 @@ export async function getFile(
   try {
     for await (const bytes of blocks()) {
       if (!res.write(bytes)) await new Promise<void>((resolve) => res.once('drain', resolve))
-      if (ac.signal.aborted) return
+      if (ac.signal.aborted) {
+        api.metrics.getsTotal.inc({ result: 'ABORTED' })
+        return
+      }
     }
     res.end()
+    api.metrics.getsTotal.inc({ result: 'ok' })
   } catch (err) {
+    api.metrics.getsTotal.inc({ result: ac.signal.aborted ? 'ABORTED' : 'INCOMPLETE' })
     // Midway: the status line is gone; cutting the connection short of content-length tells the client.
     api.log.warn({ cid: root.toString(), err: (err as Error).message }, 'get failed midway')
     res.destroy(err as Error)
