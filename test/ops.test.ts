@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
-import { writeFile } from 'node:fs/promises'
+import { stat, writeFile } from 'node:fs/promises'
 import { createServer as createHttpServer, type IncomingHttpHeaders, type Server } from 'node:http'
 import { createServer as createTcpServer } from 'node:net'
 import { join } from 'node:path'
@@ -130,6 +130,28 @@ describe('operating a swarm: tokens, metrics, honest replication', function () {
       // the data dir's own daemon named by --api: its token file still goes
       const own = await a.cli(['status', '--api', `127.0.0.1:${a.apiPort}`])
       assert.equal(own.code, 0, own.stderr)
+    })
+  })
+
+  describe('invite and join (the cross-host join is in faults/invite.test.ts)', () => {
+    it('invite of a public swarm: a token with no key and no warning; join refuses it expired or damaged, writing nothing', async () => {
+      const inv = await nodes[0]!.cli(['invite', '--json', '--expires', '1ms'])
+      assert.equal(inv.code, 0, inv.stderr)
+      assert.doesNotMatch(inv.stderr, /swarm key/)
+      const invite = JSON.parse(inv.stdout) as { token: string; private: boolean; swarmKey?: string }
+      assert.equal(invite.private, false)
+      assert.equal(invite.swarmKey, undefined)
+      const dir = join(swarm.root, 'never-joined')
+      const expired = await cli(['join', invite.token, '--data-dir', dir])
+      assert.equal(expired.code, 2, expired.stderr)
+      assert.match(expired.stderr, /the join token expired at .*; ask a member for a new one/)
+      const damaged = await cli(['join', `${invite.token.slice(0, 40)}!!`, '--data-dir', dir])
+      assert.equal(damaged.code, 2, damaged.stderr)
+      assert.match(damaged.stderr, /the join token is damaged/)
+      const other = await cli(['join', 'hello', '--data-dir', dir])
+      assert.equal(other.code, 2, other.stderr)
+      assert.match(other.stderr, /not a join token/)
+      await assert.rejects(stat(dir), /ENOENT/, 'nothing written')
     })
   })
 

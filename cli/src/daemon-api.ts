@@ -21,6 +21,8 @@ export interface StatusResponse {
   peerId: string
   listenAddrs: string[]
   ready: boolean
+  /** why joining fails, when the operator must act (a swarm key that differs); null otherwise */
+  joinProblem?: string | null
   swarm: string
   replicas: number
   writeQuorum: number

@@ -7,6 +7,7 @@ import type { ApiContext } from './api/context.js'
 import {
   drainThenClose,
   errorCode,
+  intParam,
   parseCid,
   publicCode,
   sendError,
@@ -18,6 +19,7 @@ import { putFile } from './api/put-file.js'
 import { getFile } from './api/read-file.js'
 import { stat } from './api/stat.js'
 import { writeFileTo } from './api/write-file.js'
+import type { Invites } from './invites.js'
 import type { KvService } from './kv/service.js'
 import type { NodeStatus } from './node-status.js'
 import type { Scrubber } from './scrubber.js'
@@ -25,6 +27,7 @@ import type { Scrubber } from './scrubber.js'
 export interface ApiServerComponents extends Omit<ApiContext, 'chunkSize' | 'replicas'> {
   scrubber: Pick<Scrubber, 'scrub'>
   status: Pick<NodeStatus, 'status' | 'peers' | 'id' | 'metrics'>
+  invites: Pick<Invites, 'create'>
   /** the key-value store; absent, its routes answer 503 */
   kv?: KvService
 }
@@ -42,7 +45,7 @@ export interface ApiServerInit {
 }
 
 /** Everything a request is answered from. */
-type Api = ApiContext & Pick<ApiServerComponents, 'scrubber' | 'status' | 'kv'>
+type Api = ApiContext & Pick<ApiServerComponents, 'scrubber' | 'status' | 'invites' | 'kv'>
 
 /**
  * The control API (docs/CONTROL-API.md): HTTP on loopback, bearer token, streaming bodies both
@@ -173,6 +176,10 @@ async function route(api: Api, req: IncomingMessage, res: ServerResponse, u: URL
     return sendJson(res, 200, await api.status.status())
   if (req.method === 'GET' && u.pathname === '/v1/peers') return sendJson(res, 200, await api.status.peers())
   if (req.method === 'GET' && u.pathname === '/v1/id') return sendJson(res, 200, api.status.id())
+  if (req.method === 'POST' && u.pathname === '/v1/invite') {
+    const expires = intParam(u, 'expires')
+    return sendJson(res, 200, await api.invites.create(expires ? Date.now() + expires : undefined)) // io-edge
+  }
   if (req.method === 'POST' && u.pathname === '/v1/scrub')
     return sendJson(res, 200, await api.scrubber.scrub())
   if (req.method === 'GET' && u.pathname === '/metrics') {

@@ -2,19 +2,21 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { boundAddrs, type Contact, contactFromPeerId } from '@swarmstore/core'
 import type { Libp2p } from 'libp2p'
-import { pino } from 'pino'
+import { type Logger, pino } from 'pino'
 import { ApiServer } from './api-server.js'
 import { BlockReader } from './block-reader.js'
 import { BlockWriter } from './block-writer.js'
+import { BootstrapProbe } from './bootstrap-probe.js'
 import { CapacityAdvertiser, freeCapacity } from './capacity-advertiser.js'
 import { ChunkService } from './chunk-service.js'
 import { type DaemonConfig, resolveConfig } from './config.js'
 import { BadConfigError } from './errors.js'
 import { GracefulLeave } from './graceful-leave.js'
 import { Holders } from './holders.js'
+import { Invites } from './invites.js'
 import { KadService } from './kad-service.js'
 import { KvNode } from './kv/kv-node.js'
-import { startAll, stopAll } from './lifecycle.js'
+import { type Startable, startAll, stopAll } from './lifecycle.js'
 import { MemberEvents } from './member-events.js'
 import { MembershipService } from './membership-service.js'
 import { Metrics } from './metrics.js'
@@ -69,7 +71,7 @@ export async function startDaemon(flags: Partial<Record<keyof DaemonConfig, unkn
   const config = await resolveConfig(flags)
   const log = pino({ level: config.logLevel, base: { pid: process.pid } }, pino.destination(2))
   const bootstraps = config.bootstrap.map(bootstrapContact)
-  const { token, store, node, close } = await openResources(config)
+  const { token, store, node, swarmKey, close } = await openResources(config)
   try {
     const metrics = new Metrics()
     const selfId = node.peerId.toString()
@@ -122,17 +124,24 @@ export async function startDaemon(flags: Partial<Record<keyof DaemonConfig, unkn
     )
     const stopping = new AbortController()
     const peerCache = new PeerCache({ dataDir })
+    const probe = new BootstrapProbe(
+      { node },
+      { bootstraps: config.bootstrap, swarmKeyPath: config.swarmKey },
+    )
+    const explainFailure = () => probe.explain()
     const joiner = new SwarmJoiner(
-      { routing, membership, peerCache, log, stopping: stopping.signal, selfId },
+      { routing, membership, peerCache, log, stopping: stopping.signal, selfId, explainFailure },
       { bootstraps },
     )
     const isReady = () => joiner.ready
+    const joinProblem = () => joiner.problem
     const founder = bootstraps.length === 0
     const kv = new KvNode({ rpc, log, membership, self }, { swarm, replicas: r, dataDir, founder })
     const status = new NodeStatus(
-      { node, store, kad, membership, replicas, rpc, metrics, isReady },
+      { node, store, kad, membership, replicas, rpc, metrics, isReady, joinProblem },
       { swarm, replicas: r, writeQuorum, chunkSize, capacity: cap },
     )
+    const invites = new Invites({ status }, { swarm, replicas: r, writeQuorum, chunkSize, swarmKey })
     const scrubber = new Scrubber({ store, replicas, log }, { intervalMs: config.scrubInterval * 1000 })
     const api = new ApiServer(
       {
@@ -140,6 +149,7 @@ export async function startDaemon(flags: Partial<Record<keyof DaemonConfig, unkn
         isReady,
         scrubber,
         status,
+        invites,
         reader: new BlockReader({ store, replicas, log }),
         writer: new BlockWriter({ store, replicas }, { replicas: r, writeQuorum }),
         holders: new Holders({ replicas, chunks }),
@@ -154,7 +164,7 @@ export async function startDaemon(flags: Partial<Record<keyof DaemonConfig, unkn
     // Started in this order, stopped in reverse: a graceful leave first, the routing table saved
     // once replication has drained, the API closed before what it reads from.
     const parts = [
-      ...[kad, chunks, capacity, events, members, replicas, kv, status, scrubber],
+      ...[kad, chunks, capacity, events, members, replicas, kv, status, invites, scrubber],
       ...[api, metricsServer, joiner, leave],
     ]
     await startAll(parts)
@@ -164,21 +174,30 @@ export async function startDaemon(flags: Partial<Record<keyof DaemonConfig, unkn
       'daemon listening',
     )
 
-    let stopped: Promise<void> | undefined
-    const stop = () => {
-      stopped ??= (async () => {
-        stopping.abort() // no join retried from here on
-        await stopAll(parts)
-        await close()
-        log.info('stopped')
-        log.flush()
-      })()
-      return stopped
-    }
-    return { config, node, apiUrl: api.url, stop }
+    return { config, node, apiUrl: api.url, stop: stopOnce(parts, stopping, close, log) }
   } catch (err) {
     await close()
     throw err
+  }
+}
+
+/** The daemon's stop: the parts in reverse, then the resources; called again, the same promise. */
+function stopOnce(
+  parts: Startable[],
+  stopping: AbortController,
+  close: () => Promise<void>,
+  log: Logger,
+): () => Promise<void> {
+  let stopped: Promise<void> | undefined
+  return () => {
+    stopped ??= (async () => {
+      stopping.abort() // no join retried from here on
+      await stopAll(parts)
+      await close()
+      log.info('stopped')
+      log.flush()
+    })()
+    return stopped
   }
 }
 

@@ -19,6 +19,8 @@ export interface NodeStatusComponents {
   metrics: Metrics
   /** joined the swarm (or nothing to join) */
   isReady: () => boolean
+  /** why joining fails, when the operator must act on it */
+  joinProblem: () => string | undefined
 }
 
 export interface NodeStatusInit {
@@ -27,6 +29,15 @@ export interface NodeStatusInit {
   writeQuorum: number
   chunkSize: number
   capacity: number | null
+}
+
+/** One entry of `GET /v1/peers`. */
+export interface PeerView {
+  peerId: string
+  addrs: readonly string[]
+  key: string
+  connected: boolean
+  state: string
 }
 
 /** Every state is exported, at 0 when no member is in it, so a dashboard's query never sees a gap. */
@@ -42,6 +53,7 @@ export class NodeStatus {
   private readonly rpc: NodeStatusComponents['rpc']
   private readonly metricsRegistry: Metrics
   private readonly isReady: () => boolean
+  private readonly joinProblem: () => string | undefined
   private readonly swarm: string
   private readonly r: number
   private readonly writeQuorum: number
@@ -58,6 +70,7 @@ export class NodeStatus {
     this.rpc = components.rpc
     this.metricsRegistry = components.metrics
     this.isReady = components.isReady
+    this.joinProblem = components.joinProblem
     this.swarm = init.swarm
     this.r = init.replicas
     this.writeQuorum = init.writeQuorum
@@ -83,6 +96,7 @@ export class NodeStatus {
       peerId: node.peerId.toString(),
       listenAddrs: this.listenAddrs(),
       ready: this.isReady(),
+      joinProblem: this.joinProblem() ?? null,
       swarm: this.swarm,
       replicas: this.r,
       writeQuorum: this.writeQuorum,
@@ -103,9 +117,9 @@ export class NodeStatus {
   }
 
   /** Routing contacts, plus members routing no longer lists (dead or left ones stay visible). */
-  async peers(): Promise<unknown[]> {
+  async peers(): Promise<PeerView[]> {
     const { kad, membership } = this
-    const out = kad.kad.contacts().map((c) => ({
+    const out: PeerView[] = kad.kad.contacts().map((c) => ({
       peerId: c.peerId,
       addrs: c.addrs,
       key: keyToHex(c.key),

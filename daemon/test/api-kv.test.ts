@@ -132,6 +132,7 @@ async function startApi(kv: KvService | undefined): Promise<{ server: Server; po
       release: () => {},
       scrubber: { scrub: unused },
       status: { status: unused, peers: unused, id: unused, metrics: unused },
+      invites: { create: unused },
       kv,
     },
     TOKEN,

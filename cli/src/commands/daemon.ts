@@ -93,21 +93,25 @@ export function registerDaemon(program: Command): void {
         'Options not given come from <data-dir>/config.json, then SWARMSTORE_* environment variables.',
     )
     .action(async (options: DaemonCommandOptions, command: Command) => {
-      const flags = daemonFlags(options, globalOptions(command))
-      // Imported here, not at the top: the daemon pulls in libp2p, which every other command would
-      // otherwise load (and wait for) only to make one HTTP request.
-      const { runDaemon } = await import('@swarmstore/daemon')
-      try {
-        await runDaemon(flags)
-      } catch (err) {
-        const code = (err as { code?: unknown }).code
-        const message = err instanceof Error ? err.message : String(err)
-        if (code === 'BAD_CONFIG')
-          throw new CliError('BAD_CONFIG', ExitCode.BAD_ARGUMENTS, message, { cause: err })
-        throw new CliError(typeof code === 'string' ? code : 'ERROR', ExitCode.ERROR, message, { cause: err })
-      }
-      // runDaemon has installed its own SIGINT/SIGTERM handlers; its sockets keep the process alive.
+      await runInForeground(daemonFlags(options, globalOptions(command)))
     })
+}
+
+/** Runs a daemon in this process; a bad setting exits 2, any other start failure 1. */
+export async function runInForeground(flags: DaemonFlags): Promise<void> {
+  // Imported here, not at the top: the daemon pulls in libp2p, which every other command would
+  // otherwise load (and wait for) only to make one HTTP request.
+  const { runDaemon } = await import('@swarmstore/daemon')
+  try {
+    await runDaemon(flags)
+  } catch (err) {
+    const code = (err as { code?: unknown }).code
+    const message = err instanceof Error ? err.message : String(err)
+    if (code === 'BAD_CONFIG')
+      throw new CliError('BAD_CONFIG', ExitCode.BAD_ARGUMENTS, message, { cause: err })
+    throw new CliError(typeof code === 'string' ? code : 'ERROR', ExitCode.ERROR, message, { cause: err })
+  }
+  // runDaemon has installed its own SIGINT/SIGTERM handlers; its sockets keep the process alive.
 }
 
 /** Builds runDaemon's flags from what was given on the command line, and nothing else. */
