@@ -5,12 +5,13 @@
  * refused, status, metric and stat counting chunks below R while a member is down.
  */
 import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { stat, writeFile } from 'node:fs/promises'
 import { createServer as createHttpServer, type IncomingHttpHeaders, type Server } from 'node:http'
 import { createServer as createTcpServer } from 'node:net'
 import { join } from 'node:path'
-import { cli, freePort, type TestDaemon, TestSwarm, waitFor } from './support/swarm.js'
+import { BIN, cli, freePort, type TestDaemon, TestSwarm, waitFor } from './support/swarm.js'
 
 /** One sample of a Prometheus text exposition (`name{labels} value`), or undefined when absent. */
 function sample(text: string, series: string): number | undefined {
@@ -265,6 +266,113 @@ describe('operating a swarm: tokens, metrics, honest replication', function () {
         'node 3 counted dead',
         async () => sample(await metrics(), 'swarmstore_members{state="dead"}') === 1,
       )
+    })
+  })
+
+  describe('--json on daemon and swarm; readable logs', () => {
+    /** Spawns the CLI and collects its output lines, resolving `until` once a stdout line matches. */
+    function spawnCli(args: string[]) {
+      const proc = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+      const out: string[] = []
+      let err = ''
+      proc.stdout.setEncoding('utf8').on('data', (d: string) => out.push(...d.split('\n').filter(Boolean)))
+      proc.stderr.setEncoding('utf8').on('data', (d: string) => {
+        err += d
+      })
+      const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)))
+      const until = (what: string, test: (line: string) => boolean) =>
+        waitFor(
+          what,
+          async () => out.find(test) ?? (proc.exitCode !== null ? Promise.reject(new Error(err)) : undefined),
+          60_000,
+        )
+      return { proc, out, stderr: () => err, exited, until }
+    }
+
+    it('daemon --json: one NDJSON "listening" event on stdout, JSON log lines on stderr; --log-format pretty: readable lines', async () => {
+      const dir = join(swarm.root, 'json-daemon')
+      const port = await freePort()
+      const api = await freePort()
+      const d = spawnCli([
+        'daemon',
+        '--json',
+        '--data-dir',
+        dir,
+        '--listen',
+        `/ip4/127.0.0.1/tcp/${port}`,
+        '--api',
+        `127.0.0.1:${api}`,
+      ])
+      try {
+        const line = await d.until('the listening event', (l) => l.includes('"listening"'))
+        const event = JSON.parse(line)
+        assert.equal(event.api, `http://127.0.0.1:${api}`)
+        assert.match(event.peerId, /^12D3KooW/)
+        assert.ok(
+          d
+            .stderr()
+            .split('\n')
+            .filter(Boolean)
+            .every((l) => JSON.parse(l).msg !== undefined),
+          'JSON logs',
+        )
+      } finally {
+        d.proc.kill('SIGTERM')
+        await d.exited
+      }
+      const p = spawnCli([
+        'daemon',
+        '--log-format',
+        'pretty',
+        '--data-dir',
+        dir,
+        '--listen',
+        `/ip4/127.0.0.1/tcp/${port}`,
+        '--api',
+        `127.0.0.1:${api}`,
+      ])
+      try {
+        await waitFor('a readable log line', async () => /INFO.*daemon listening/.test(p.stderr()), 60_000)
+        assert.throws(() => JSON.parse(p.stderr().split('\n')[0]!), 'not JSON')
+      } finally {
+        p.proc.kill('SIGTERM')
+        await p.exited
+      }
+    })
+
+    it('swarm --json --write-quorum 1: NDJSON events from start to stop; the nodes run with W = 1', async () => {
+      const base = await freePort()
+      const apiBase = await freePort()
+      const dir = join(swarm.root, 'json-swarm')
+      const s = spawnCli([
+        'swarm',
+        '--json',
+        '--nodes',
+        '2',
+        '--replicas',
+        '2',
+        '--write-quorum',
+        '1',
+        '--dir',
+        dir,
+        '--base-port',
+        String(base),
+        '--api-base-port',
+        String(apiBase),
+      ])
+      try {
+        await s.until('the ready event', (l) => l.includes('"ready"'))
+        const serving = s.out.map((l) => JSON.parse(l)).filter((e) => e.event === 'node-serving')
+        assert.deepEqual(serving.map((e) => e.node).sort(), ['node1', 'node2'])
+        const st = await cli(['status', '--json', '--data-dir', join(dir, 'node1')])
+        assert.equal(st.code, 0, st.stderr)
+        assert.equal(JSON.parse(st.stdout).writeQuorum, 1)
+      } finally {
+        s.proc.kill('SIGINT')
+        assert.equal(await s.exited, 0, s.stderr())
+      }
+      const events = s.out.map((l) => JSON.parse(l).event)
+      assert.deepEqual(events.slice(-2), ['stopping', 'stopped'])
     })
   })
 })

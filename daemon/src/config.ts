@@ -23,6 +23,8 @@ export interface DaemonConfig {
   /** path to a libp2p pnet swarm key file (private swarm), or null */
   swarmKey: string | null
   logLevel: string
+  /** logs on stderr: `json` lines, `pretty` (pino-pretty, for people), `auto` = pretty on a terminal */
+  logFormat: 'auto' | 'json' | 'pretty'
   /** seconds between background scrubs (verify every chunk on disk, repair corrupt ones); 0 = off */
   scrubInterval: number
   /** seconds a gap left by a dead member waits before it is re-replicated (false deaths cost nothing) */
@@ -50,6 +52,7 @@ export const DEFAULTS: Omit<DaemonConfig, 'dataDir'> = {
   chunkSize: 1024 * 1024,
   swarmKey: null,
   logLevel: 'info',
+  logFormat: 'auto',
   scrubInterval: 3600,
   repairGrace: 0,
   repairRate: 50 * 1024 * 1024,
@@ -114,6 +117,11 @@ function normalise(raw: Record<string, unknown>, source: string): Partial<Daemon
           throw new BadConfigError(`${what} must be HOST:PORT, got ${JSON.stringify(v)}`)
         }
         out.metricsListen = v as string | null
+        break
+      case 'logFormat':
+        if (v !== 'auto' && v !== 'json' && v !== 'pretty')
+          throw new BadConfigError(`${what} must be auto, json or pretty, got ${JSON.stringify(v)}`)
+        out.logFormat = v
         break
       case 'swarmKey':
         if (v !== null && typeof v !== 'string') throw new BadConfigError(`${what} must be a path`)

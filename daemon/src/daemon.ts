@@ -2,7 +2,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { boundAddrs, type Contact, contactFromPeerId } from '@swarmstore/core'
 import type { Libp2p } from 'libp2p'
-import { type Logger, pino } from 'pino'
+import type { Logger } from 'pino'
 import { ApiServer } from './api-server.js'
 import { BlockReader } from './block-reader.js'
 import { BlockWriter } from './block-writer.js'
@@ -16,6 +16,7 @@ import { Holders } from './holders.js'
 import { Invites } from './invites.js'
 import { KadService } from './kad-service.js'
 import { KvNode } from './kv/kv-node.js'
+import { createLogger } from './logger.js'
 import { type Startable, startAll, stopAll } from './lifecycle.js'
 import { MemberEvents } from './member-events.js'
 import { MembershipService } from './membership-service.js'
@@ -69,7 +70,7 @@ function bootstrapContact(ma: string): Contact {
  */
 export async function startDaemon(flags: Partial<Record<keyof DaemonConfig, unknown>> = {}): Promise<Daemon> {
   const config = await resolveConfig(flags)
-  const log = pino({ level: config.logLevel, base: { pid: process.pid } }, pino.destination(2))
+  const log = await createLogger(config)
   const bootstraps = config.bootstrap.map(bootstrapContact)
   const { token, store, node, swarmKey, close } = await openResources(config)
   try {

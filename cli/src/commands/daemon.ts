@@ -10,6 +10,7 @@ import {
   positiveIntArg,
   sizeArg,
 } from '../options.js'
+import { printJson } from '../output.js'
 
 /**
  * What the CLI hands to `runDaemon`: only the keys the user set, so that the daemon's own layers
@@ -29,6 +30,7 @@ export interface DaemonFlags {
   swarmKey?: string
   metricsListen?: string
   logLevel?: string
+  logFormat?: 'auto' | 'json' | 'pretty'
   scrubInterval?: number
   repairGrace?: number
   repairRate?: number
@@ -70,6 +72,12 @@ export function registerDaemon(program: Command): void {
       ).argParser(hostPortArg),
     )
     .option('--log-level <level>', 'e.g. debug, info, warn, error')
+    .addOption(
+      new Option(
+        '--log-format <format>',
+        'logs on stderr: json, pretty, auto = pretty on a terminal (default)',
+      ).choices(['auto', 'json', 'pretty']),
+    )
     .option(
       '--scrub-interval <seconds>',
       'verify every stored chunk from disk this often (default 3600; 0 = off)',
@@ -93,17 +101,34 @@ export function registerDaemon(program: Command): void {
         'Options not given come from <data-dir>/config.json, then SWARMSTORE_* environment variables.',
     )
     .action(async (options: DaemonCommandOptions, command: Command) => {
-      await runInForeground(daemonFlags(options, globalOptions(command)))
+      const global = globalOptions(command)
+      await runInForeground(daemonFlags(options, global), global.json === true)
     })
 }
 
-/** Runs a daemon in this process; a bad setting exits 2, any other start failure 1. */
-export async function runInForeground(flags: DaemonFlags): Promise<void> {
+/**
+ * Runs a daemon in this process; a bad setting exits 2, any other start failure 1. With `json`, logs
+ * stay JSON lines (unless --log-format says otherwise) and stdout gets one NDJSON event once it listens.
+ */
+export async function runInForeground(flags: DaemonFlags, json: boolean): Promise<void> {
+  if (json) flags.logFormat ??= 'json'
   // Imported here, not at the top: the daemon pulls in libp2p, which every other command would
   // otherwise load (and wait for) only to make one HTTP request.
   const { runDaemon } = await import('@swarmstore/daemon')
   try {
-    await runDaemon(flags)
+    const daemon = await runDaemon(flags)
+    if (json) {
+      const { config, node, apiUrl } = daemon
+      const addrs = node.getMultiaddrs().map((m) => m.toString())
+      printJson({
+        event: 'listening',
+        peerId: node.peerId.toString(),
+        addrs,
+        api: apiUrl,
+        swarm: config.swarm,
+        dataDir: config.dataDir,
+      })
+    }
   } catch (err) {
     const code = (err as { code?: unknown }).code
     const message = err instanceof Error ? err.message : String(err)
@@ -138,6 +163,7 @@ export function daemonFlags(options: DaemonCommandOptions, global: GlobalOptions
   if (options.swarmKey !== undefined) flags.swarmKey = resolve(options.swarmKey)
   if (options.metricsListen !== undefined) flags.metricsListen = options.metricsListen
   if (options.logLevel !== undefined) flags.logLevel = options.logLevel
+  if (options.logFormat !== undefined) flags.logFormat = options.logFormat
   if (options.scrubInterval !== undefined) flags.scrubInterval = options.scrubInterval
   if (options.repairGrace !== undefined) flags.repairGrace = options.repairGrace
   if (options.repairRate !== undefined) flags.repairRate = options.repairRate

@@ -68,7 +68,7 @@ export function registerJoin(program: Command): void {
             'starting the daemon (later: swarmstore daemon --data-dir ' +
             `${dataDir})\n`,
         )
-      await runInForeground(flags)
+      await runInForeground(flags, global.json === true)
     })
 }
 
