@@ -187,7 +187,7 @@ export class TestDaemon {
   }
 
   /** The CLI pointed at this daemon's data dir. */
-  cli(args: string[], opts?: { timeoutMs?: number }): Promise<CliResult> {
+  cli(args: string[], opts?: { timeoutMs?: number; env?: NodeJS.ProcessEnv }): Promise<CliResult> {
     return cli([...args, '--data-dir', this.dataDir], opts)
   }
 
