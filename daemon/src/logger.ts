@@ -8,7 +8,8 @@ import type { DaemonConfig } from './config.js'
  * thread), so the last lines before an exit are never lost; its cost only matters at debug level.
  */
 export async function createLogger(config: Pick<DaemonConfig, 'logLevel' | 'logFormat'>): Promise<Logger> {
-  const pretty = config.logFormat === 'pretty' || (config.logFormat === 'auto' && process.stderr.isTTY === true)
+  const pretty =
+    config.logFormat === 'pretty' || (config.logFormat === 'auto' && process.stderr.isTTY === true)
   const options = { level: config.logLevel, base: { pid: process.pid } }
   if (!pretty) return pino(options, pino.destination(2))
   const { default: pinoPretty } = await import('pino-pretty')
