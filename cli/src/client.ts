@@ -1,4 +1,4 @@
-import type { IncomingMessage } from 'node:http'
+import type { ClientRequest, IncomingMessage } from 'node:http'
 import { createRequire } from 'node:module'
 import type { Readable } from 'node:stream'
 import type { Connection } from './connection.js'
@@ -35,6 +35,13 @@ export interface DaemonResponse {
   res: IncomingMessage
   failure(): Error | undefined
 }
+
+/**
+ * Every answer of a swarmstore daemon carries this header (docs/CONTROL-API.md): without it the
+ * server at `--api` is something else (a web server, a proxy's error page), and the CLI says so
+ * instead of printing its body as if it were the daemon's error.
+ */
+const API_HEADER = 'x-swarmstore-api'
 
 /** The biggest error body read: error JSON is a line, and a wrong server should not make us buffer much. */
 const MAX_ERROR_BODY = 64 * 1024
@@ -100,6 +107,14 @@ export class DaemonClient {
       req.on('error', (err) => settle(() => reject(this.networkError(failure ?? err))))
       req.on('response', (res) => {
         const status = res.statusCode ?? 0
+        if (res.headers[API_HEADER] === undefined) {
+          res.resume()
+          req.destroy()
+          settle(() =>
+            reject(this.notSwarmstore(`it answered HTTP ${status} without the ${API_HEADER} header`)),
+          )
+          return
+        }
         if (status >= 200 && status < 300) {
           // The deadline keeps running while the caller reads the body; the caller clears nothing.
           settled = true
@@ -125,29 +140,7 @@ export class DaemonClient {
         req.end()
         return
       }
-      let sent = 0
-      body.on('error', (err) => {
-        const message = `cannot read the input: ${err.message}`
-        fail(new CliError('READ_FAILED', ExitCode.ERROR, message, { cause: err }))
-      })
-      // Expect: 100-continue — the daemon checks the token before we send a byte, so a refusal is
-      // an answer, not a reset mid-upload (which can lose the answer). If no interim answer comes
-      // within a second (a server that ignores Expect), send anyway, as RFC 9110 allows.
-      let started = false
-      const start = (): void => {
-        if (started) return
-        started = true
-        clearTimeout(fallback)
-        // counting starts with the sending: a 'data' listener earlier would let bytes flow away
-        body.on('data', (chunk: Buffer) => {
-          sent += chunk.length
-          options.onUploadProgress?.(sent)
-        })
-        body.pipe(req)
-      }
-      const fallback = setTimeout(start, 1000)
-      req.on('continue', start)
-      req.on('response', () => clearTimeout(fallback))
+      sendBody(req, body, options.onUploadProgress, fail)
     })
   }
 
@@ -183,9 +176,20 @@ export class DaemonClient {
     )
   }
 
+  private notSwarmstore(why: string): CliError {
+    return new CliError(
+      'NOT_SWARMSTORE_API',
+      ExitCode.DAEMON_NOT_RUNNING,
+      `${this.base()} is not a swarmstore API (${why})`,
+      { hint: 'point --api (or --data-dir) at the control API of a running `swarmstore daemon`' },
+    )
+  }
+
   private networkError(err: Error): CliError {
     if (err instanceof CliError) return err
     const code = (err as NodeJS.ErrnoException).code
+    // node's HTTP parser refused the answer: whatever listens there does not speak HTTP
+    if (code?.startsWith('HPE_')) return this.notSwarmstore(`its answer is not HTTP: ${err.message}`)
     if (code === 'ECONNREFUSED') {
       return new CliError(
         'DAEMON_NOT_RUNNING',
@@ -227,11 +231,45 @@ export class DaemonClient {
     const exitCode = exitCodeForDaemonError(code, status)
     const hint =
       exitCode === ExitCode.UNAUTHORIZED
-        ? `the token sent came from ${this.connection.tokenSource}; ` +
-          `point --data-dir at the data dir of the daemon at ${this.base()}`
+        ? `the token sent came from ${this.connection.tokenSource}; point --data-dir at the data dir ` +
+          `of the daemon at ${this.base()}, or give its token with SWARMSTORE_TOKEN or --token-file`
         : undefined
     return new CliError(code ?? `HTTP_${status}`, exitCode, message, { hint, details })
   }
+}
+
+/**
+ * Streams an upload once the daemon says go. Expect: 100-continue — the daemon checks the token
+ * before we send a byte, so a refusal is an answer, not a reset mid-upload (which can lose the
+ * answer). If no interim answer comes within a second (a server that ignores Expect), send anyway,
+ * as RFC 9110 allows.
+ */
+function sendBody(
+  req: ClientRequest,
+  body: Readable,
+  onProgress: ((bytes: number) => void) | undefined,
+  fail: (err: Error) => void,
+): void {
+  let sent = 0
+  body.on('error', (err) => {
+    const message = `cannot read the input: ${err.message}`
+    fail(new CliError('READ_FAILED', ExitCode.ERROR, message, { cause: err }))
+  })
+  let started = false
+  const start = (): void => {
+    if (started) return
+    started = true
+    clearTimeout(fallback)
+    // counting starts with the sending: a 'data' listener earlier would let bytes flow away
+    body.on('data', (chunk: Buffer) => {
+      sent += chunk.length
+      onProgress?.(sent)
+    })
+    body.pipe(req)
+  }
+  const fallback = setTimeout(start, 1000)
+  req.on('continue', start)
+  req.on('response', () => clearTimeout(fallback))
 }
 
 /** The body as text, refusing more than `limit` bytes. */

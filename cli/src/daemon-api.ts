@@ -9,6 +9,10 @@ export interface StatChunk {
 export interface StatResponse {
   cid: string
   size: number
+  /** R, the copies every chunk should have */
+  replicas: number
+  /** chunks and manifests found with fewer than R holders */
+  underReplicated: number
   chunks: StatChunk[]
   manifests: { cid: string; holders: string[] }[]
 }
@@ -17,6 +21,8 @@ export interface StatusResponse {
   peerId: string
   listenAddrs: string[]
   ready: boolean
+  /** why joining fails, when the operator must act (a swarm key that differs); null otherwise */
+  joinProblem?: string | null
   swarm: string
   replicas: number
   writeQuorum: number

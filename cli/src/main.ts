@@ -6,6 +6,8 @@
 import { Command } from 'commander'
 import { registerDaemon } from './commands/daemon.js'
 import { registerGet } from './commands/get.js'
+import { registerInvite } from './commands/invite.js'
+import { registerJoin } from './commands/join.js'
 import { registerKv } from './commands/kv.js'
 import { registerPut } from './commands/put.js'
 import { registerStat } from './commands/stat.js'
@@ -36,6 +38,8 @@ export function buildProgram(): Command {
   registerStatus(program)
   registerDaemon(program)
   registerSwarm(program)
+  registerInvite(program)
+  registerJoin(program)
   return program
 }
 

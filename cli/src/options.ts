@@ -7,6 +7,7 @@ import { parseSize } from './size.js'
 export interface GlobalOptions {
   dataDir?: string
   api?: string
+  tokenFile?: string
   json?: boolean
   timeout?: number
 }
@@ -73,6 +74,10 @@ export function addGlobalOptions(program: Command): void {
     .option('--data-dir <dir>', 'data dir of the daemon to talk to (reads <dir>/api and <dir>/token)')
     .addOption(
       new Option('--api <host:port>', 'control API address; overrides <data-dir>/api').argParser(hostPortArg),
+    )
+    .option(
+      '--token-file <file>',
+      'bearer token to send (default: $SWARMSTORE_TOKEN, else <data-dir>/token when --api is that dir’s daemon)',
     )
     .option('--json', 'machine-readable output on stdout (errors too)')
     .addOption(

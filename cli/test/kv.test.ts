@@ -28,11 +28,13 @@ class KvRoutes {
 
   async start(): Promise<void> {
     this.server = createServer((req, res) => {
+      res.setHeader('x-swarmstore-api', '1') // as the daemon answers
       const chunks: Buffer[] = []
       req.on('data', (c: Buffer) => chunks.push(c))
       req.on('end', () => this.answer(req, res, Buffer.concat(chunks)))
     })
     this.server.on('checkContinue', (req, res) => {
+      res.setHeader('x-swarmstore-api', '1')
       res.writeContinue()
       this.server!.emit('request', req, res)
     })

@@ -4,19 +4,30 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import type { ApiContext } from './api/context.js'
-import { drainThenClose, parseCid, sendError, sendJson, UNAUTHORIZED_BODY } from './api/http.js'
+import {
+  drainThenClose,
+  errorCode,
+  intParam,
+  parseCid,
+  publicCode,
+  sendError,
+  sendJson,
+  UNAUTHORIZED_BODY,
+} from './api/http.js'
 import { deleteKvKey, getKvGroups, getKvKey, kvKeySegment, putKvKey } from './api/kv.js'
 import { putFile } from './api/put-file.js'
 import { getFile } from './api/read-file.js'
 import { stat } from './api/stat.js'
 import { writeFileTo } from './api/write-file.js'
+import type { Invites } from './invites.js'
 import type { KvService } from './kv/service.js'
 import type { NodeStatus } from './node-status.js'
 import type { Scrubber } from './scrubber.js'
 
-export interface ApiServerComponents extends Omit<ApiContext, 'chunkSize'> {
+export interface ApiServerComponents extends Omit<ApiContext, 'chunkSize' | 'replicas'> {
   scrubber: Pick<Scrubber, 'scrub'>
   status: Pick<NodeStatus, 'status' | 'peers' | 'id' | 'metrics'>
+  invites: Pick<Invites, 'create'>
   /** the key-value store; absent, its routes answer 503 */
   kv?: KvService
 }
@@ -29,10 +40,12 @@ export interface ApiServerInit {
   /** the bearer token every request but /health must carry */
   token: string
   chunkSize: number
+  /** R, reported by stat */
+  replicas: number
 }
 
 /** Everything a request is answered from. */
-type Api = ApiContext & Pick<ApiServerComponents, 'scrubber' | 'status' | 'kv'>
+type Api = ApiContext & Pick<ApiServerComponents, 'scrubber' | 'status' | 'invites' | 'kv'>
 
 /**
  * The control API (docs/CONTROL-API.md): HTTP on loopback, bearer token, streaming bodies both
@@ -49,7 +62,7 @@ export class ApiServer {
   url = ''
 
   constructor(components: ApiServerComponents, init: ApiServerInit) {
-    this.api = { ...components, chunkSize: init.chunkSize }
+    this.api = { ...components, chunkSize: init.chunkSize, replicas: init.replicas }
     this.listen = init.listen
     this.dataDir = init.dataDir
     this.token = init.token
@@ -90,6 +103,9 @@ async function writeAtomic(file: string, text: string, mode = 0o644): Promise<vo
   await rename(tmp, file)
 }
 
+/** On every answer: how a client tells a swarmstore daemon from another server at the address it was given. */
+export const API_HEADER = 'x-swarmstore-api'
+
 /** The HTTP server: authentication, then one named handler per route. */
 export function createApiServer(api: Api, token: string): Server {
   const expected = Buffer.from(`Bearer ${token}`)
@@ -98,6 +114,7 @@ export function createApiServer(api: Api, token: string): Server {
     return got.length === expected.length && timingSafeEqual(got, expected)
   }
   const server = createServer((req, res) => {
+    res.setHeader(API_HEADER, '1')
     const u = new URL(req.url ?? '/', 'http://localhost')
     if (req.method === 'GET' && u.pathname === '/health') {
       return sendJson(res, 200, { ok: true, ready: api.isReady() })
@@ -110,6 +127,7 @@ export function createApiServer(api: Api, token: string): Server {
   })
   // Expect: 100-continue (the CLI sends it on uploads): refuse a wrong token before any body moves.
   server.on('checkContinue', (req, res) => {
+    res.setHeader(API_HEADER, '1')
     if (!authorised(req)) {
       sendJson(res, 401, UNAUTHORIZED_BODY)
       return
@@ -123,13 +141,31 @@ export function createApiServer(api: Api, token: string): Server {
   return server
 }
 
+/**
+ * A file request that fails before its answer starts, counted under the code the client is told; the
+ * handlers count their own successes and the failures that come after the status line.
+ */
+async function countFailure(counter: FileCounter, handle: () => Promise<void>): Promise<void> {
+  try {
+    await handle()
+  } catch (err) {
+    counter.inc({ result: publicCode(errorCode(err)) })
+    throw err
+  }
+}
+
+type FileCounter = ApiContext['metrics']['putsTotal']
+
 /** Routing is a switch on method and path: a handful of endpoints need no framework. */
 async function route(api: Api, req: IncomingMessage, res: ServerResponse, u: URL): Promise<void> {
   const m = /^\/v1\/(files|stat)(?:\/([^/]+))?$/.exec(u.pathname)
   const w = /^\/v1\/files\/([^/]+)\/write$/.exec(u.pathname)
-  if (req.method === 'POST' && w?.[1]) return writeFileTo(api, req, res, u, parseCid(w[1]))
-  if (req.method === 'POST' && u.pathname === '/v1/files') return putFile(api, req, res, u)
-  if (req.method === 'GET' && m?.[1] === 'files' && m[2]) return getFile(api, req, res, u, parseCid(m[2]))
+  if (req.method === 'POST' && w?.[1])
+    return countFailure(api.metrics.getsTotal, () => writeFileTo(api, req, res, u, parseCid(w[1]!)))
+  if (req.method === 'POST' && u.pathname === '/v1/files')
+    return countFailure(api.metrics.putsTotal, () => putFile(api, req, res, u))
+  if (req.method === 'GET' && m?.[1] === 'files' && m[2])
+    return countFailure(api.metrics.getsTotal, () => getFile(api, req, res, u, parseCid(m[2]!)))
   if (req.method === 'GET' && m?.[1] === 'stat' && m[2]) return stat(api, res, u, parseCid(m[2]))
   const k = kvKeySegment(req, u)
   if (req.method === 'PUT' && k) return putKvKey(api, req, res, u, k)
@@ -140,6 +176,10 @@ async function route(api: Api, req: IncomingMessage, res: ServerResponse, u: URL
     return sendJson(res, 200, await api.status.status())
   if (req.method === 'GET' && u.pathname === '/v1/peers') return sendJson(res, 200, await api.status.peers())
   if (req.method === 'GET' && u.pathname === '/v1/id') return sendJson(res, 200, api.status.id())
+  if (req.method === 'POST' && u.pathname === '/v1/invite') {
+    const expires = intParam(u, 'expires')
+    return sendJson(res, 200, await api.invites.create(expires ? Date.now() + expires : undefined)) // io-edge
+  }
   if (req.method === 'POST' && u.pathname === '/v1/scrub')
     return sendJson(res, 200, await api.scrubber.scrub())
   if (req.method === 'GET' && u.pathname === '/metrics') {

@@ -1,5 +1,6 @@
 import type { ChunkStore } from '@swarmstore/storage'
 import type { CID } from 'multiformats/cid'
+import { InsufficientReplicasError } from './errors.js'
 import type { ReplicaAdapter } from './replica-adapter.js'
 
 export interface BlockWriterComponents {
@@ -34,7 +35,20 @@ export class BlockWriter {
     // --wait all: this node makes all R copies itself and waits for them. Otherwise W copies,
     // acknowledged at W; the holders make the rest between themselves (ReplicaAdapter.put).
     const p = this.replicas.put(cid, bytes, { fanout: opts.wait === 'all' ? this.r : this.w })
-    await (opts.wait === 'all' ? p.settled : p.acknowledged)
+    if (opts.wait !== 'all') {
+      await p.acknowledged
+      return
+    }
+    // A put settles with fewer than R copies when the swarm has no more members to take one (a
+    // member down, or fewer than R in all): `--wait all` promises R, so that is a failure, not a
+    // success; the copies made stay and repair completes them once enough members are up.
+    const holders = await p.settled
+    if (holders.length < this.r) {
+      throw new InsufficientReplicasError(
+        `chunk ${cid}: ${holders.length} of R=${this.r} copies made (--wait all needs all R; ` +
+          `fewer than ${this.r} members could take one — see \`swarmstore peers\`)`,
+      )
+    }
   }
 
   /** Pins a block we hold (a file's root, once its put is done). */

@@ -11,6 +11,8 @@ export interface DaemonConfig {
   bootstrap: string[]
   /** control API, HOST:PORT (port 0 = any free port) */
   api: string
+  /** HOST:PORT of a token-less, read-only listener serving only GET /metrics; null = none */
+  metricsListen: string | null
   swarm: string
   replicas: number
   writeQuorum: number
@@ -21,6 +23,8 @@ export interface DaemonConfig {
   /** path to a libp2p pnet swarm key file (private swarm), or null */
   swarmKey: string | null
   logLevel: string
+  /** logs on stderr: `json` lines, `pretty` (pino-pretty, for people), `auto` = pretty on a terminal */
+  logFormat: 'auto' | 'json' | 'pretty'
   /** seconds between background scrubs (verify every chunk on disk, repair corrupt ones); 0 = off */
   scrubInterval: number
   /** seconds a gap left by a dead member waits before it is re-replicated (false deaths cost nothing) */
@@ -39,6 +43,7 @@ export const DEFAULTS: Omit<DaemonConfig, 'dataDir'> = {
   listen: ['/ip4/0.0.0.0/tcp/4001'],
   bootstrap: [],
   api: '127.0.0.1:5890',
+  metricsListen: null,
   swarm: DEFAULT_SWARM,
   replicas: 3,
   writeQuorum: 2,
@@ -47,6 +52,7 @@ export const DEFAULTS: Omit<DaemonConfig, 'dataDir'> = {
   chunkSize: 1024 * 1024,
   swarmKey: null,
   logLevel: 'info',
+  logFormat: 'auto',
   scrubInterval: 3600,
   repairGrace: 0,
   repairRate: 50 * 1024 * 1024,
@@ -102,6 +108,20 @@ function normalise(raw: Record<string, unknown>, source: string): Partial<Daemon
       case 'logLevel':
         if (typeof v !== 'string' || v === '') throw new BadConfigError(`${what} must be a non-empty string`)
         out[k] = v
+        break
+      case 'metricsListen':
+        if (
+          v !== null &&
+          (typeof v !== 'string' || !/^[^:]+:\d{1,5}$|^\[[0-9a-fA-F:.]+\]:\d{1,5}$/.test(v))
+        ) {
+          throw new BadConfigError(`${what} must be HOST:PORT, got ${JSON.stringify(v)}`)
+        }
+        out.metricsListen = v as string | null
+        break
+      case 'logFormat':
+        if (v !== 'auto' && v !== 'json' && v !== 'pretty')
+          throw new BadConfigError(`${what} must be auto, json or pretty, got ${JSON.stringify(v)}`)
+        out.logFormat = v
         break
       case 'swarmKey':
         if (v !== null && typeof v !== 'string') throw new BadConfigError(`${what} must be a path`)

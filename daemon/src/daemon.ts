@@ -2,22 +2,26 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { boundAddrs, type Contact, contactFromPeerId } from '@swarmstore/core'
 import type { Libp2p } from 'libp2p'
-import { pino } from 'pino'
+import type { Logger } from 'pino'
 import { ApiServer } from './api-server.js'
 import { BlockReader } from './block-reader.js'
 import { BlockWriter } from './block-writer.js'
+import { BootstrapProbe } from './bootstrap-probe.js'
 import { CapacityAdvertiser, freeCapacity } from './capacity-advertiser.js'
 import { ChunkService } from './chunk-service.js'
 import { type DaemonConfig, resolveConfig } from './config.js'
 import { BadConfigError } from './errors.js'
 import { GracefulLeave } from './graceful-leave.js'
 import { Holders } from './holders.js'
+import { Invites } from './invites.js'
 import { KadService } from './kad-service.js'
 import { KvNode } from './kv/kv-node.js'
-import { startAll, stopAll } from './lifecycle.js'
+import { type Startable, startAll, stopAll } from './lifecycle.js'
+import { createLogger } from './logger.js'
 import { MemberEvents } from './member-events.js'
 import { MembershipService } from './membership-service.js'
 import { Metrics } from './metrics.js'
+import { MetricsServer } from './metrics-server.js'
 import { NodeStatus } from './node-status.js'
 import { PeerCache } from './peer-cache.js'
 import { PeerRpc } from './peer-rpc.js'
@@ -66,9 +70,9 @@ function bootstrapContact(ma: string): Contact {
  */
 export async function startDaemon(flags: Partial<Record<keyof DaemonConfig, unknown>> = {}): Promise<Daemon> {
   const config = await resolveConfig(flags)
-  const log = pino({ level: config.logLevel, base: { pid: process.pid } }, pino.destination(2))
+  const log = await createLogger(config)
   const bootstraps = config.bootstrap.map(bootstrapContact)
-  const { token, store, node, close } = await openResources(config)
+  const { token, store, node, swarmKey, close } = await openResources(config)
   try {
     const metrics = new Metrics()
     const selfId = node.peerId.toString()
@@ -122,17 +126,24 @@ export async function startDaemon(flags: Partial<Record<keyof DaemonConfig, unkn
     )
     const stopping = new AbortController()
     const peerCache = new PeerCache({ dataDir })
+    const probe = new BootstrapProbe(
+      { node },
+      { bootstraps: config.bootstrap, swarmKeyPath: config.swarmKey },
+    )
+    const explainFailure = () => probe.explain()
     const joiner = new SwarmJoiner(
-      { routing, membership, peerCache, log, stopping: stopping.signal, selfId },
+      { routing, membership, peerCache, log, stopping: stopping.signal, selfId, explainFailure },
       { bootstraps },
     )
     const isReady = () => joiner.ready
+    const joinProblem = () => joiner.problem
     const founder = bootstraps.length === 0
     const kv = new KvNode({ rpc, log, membership, self }, { swarm, replicas: r, dataDir, founder })
     const status = new NodeStatus(
-      { node, store, kad, membership, replicas, rpc, metrics, isReady },
+      { node, store, kad, membership, replicas, rpc, metrics, isReady, joinProblem },
       { swarm, replicas: r, writeQuorum, chunkSize, capacity: cap },
     )
+    const invites = new Invites({ status }, { swarm, replicas: r, writeQuorum, chunkSize, swarmKey })
     const scrubber = new Scrubber({ store, replicas, log }, { intervalMs: config.scrubInterval * 1000 })
     const api = new ApiServer(
       {
@@ -140,37 +151,55 @@ export async function startDaemon(flags: Partial<Record<keyof DaemonConfig, unkn
         isReady,
         scrubber,
         status,
+        invites,
         reader: new BlockReader({ store, replicas, log }),
         writer: new BlockWriter({ store, replicas }, { replicas: r, writeQuorum }),
         holders: new Holders({ replicas, chunks }),
         release: (bytes) => rpc.pool.release(bytes),
+        metrics,
         kv,
       },
-      { listen: config.api, dataDir, token, chunkSize },
+      { listen: config.api, dataDir, token, chunkSize, replicas: r },
     )
+    const metricsServer = new MetricsServer({ status }, { listen: config.metricsListen })
     const leave = new GracefulLeave({ membership, replicas, log })
     // Started in this order, stopped in reverse: a graceful leave first, the routing table saved
     // once replication has drained, the API closed before what it reads from.
-    const parts = [kad, chunks, capacity, events, members, replicas, kv, status, scrubber, api, joiner, leave]
+    const parts = [
+      ...[kad, chunks, capacity, events, members, replicas, kv, status, invites, scrubber],
+      ...[api, metricsServer, joiner, leave],
+    ]
     await startAll(parts)
     const addrs = node.getMultiaddrs().map((m) => m.toString())
-    log.info({ peerId: selfId, addrs, api: api.url, swarm }, 'daemon listening')
+    log.info(
+      { peerId: selfId, addrs, api: api.url, metrics: metricsServer.url || undefined, swarm },
+      'daemon listening',
+    )
 
-    let stopped: Promise<void> | undefined
-    const stop = () => {
-      stopped ??= (async () => {
-        stopping.abort() // no join retried from here on
-        await stopAll(parts)
-        await close()
-        log.info('stopped')
-        log.flush()
-      })()
-      return stopped
-    }
-    return { config, node, apiUrl: api.url, stop }
+    return { config, node, apiUrl: api.url, stop: stopOnce(parts, stopping, close, log) }
   } catch (err) {
     await close()
     throw err
+  }
+}
+
+/** The daemon's stop: the parts in reverse, then the resources; called again, the same promise. */
+function stopOnce(
+  parts: Startable[],
+  stopping: AbortController,
+  close: () => Promise<void>,
+  log: Logger,
+): () => Promise<void> {
+  let stopped: Promise<void> | undefined
+  return () => {
+    stopped ??= (async () => {
+      stopping.abort() // no join retried from here on
+      await stopAll(parts)
+      await close()
+      log.info('stopped')
+      log.flush()
+    })()
+    return stopped
   }
 }
 

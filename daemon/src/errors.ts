@@ -40,7 +40,10 @@ export class InsufficientReplicasError extends SwarmstoreError {
 }
 
 export class NotReadyError extends SwarmstoreError {
-  constructor(message = 'the daemon has not joined a swarm yet') {
+  constructor(
+    message = 'the daemon has not joined its swarm yet (its bootstrap peers have not answered): ' +
+      'wait, or see `swarmstore status`',
+  ) {
     super('NOT_READY', message)
   }
 }

@@ -31,13 +31,13 @@ export class Metrics {
   })
   readonly putsTotal = new Counter({
     name: 'swarmstore_file_puts_total',
-    help: 'files put through the API',
+    help: 'files put through the API, by result (ok, or the error code answered)',
     labelNames: ['result'],
     registers: [this.registry],
   })
   readonly getsTotal = new Counter({
     name: 'swarmstore_file_gets_total',
-    help: 'files got through the API',
+    help: 'files read through the API (get, get -o), by result (ok, INCOMPLETE, ABORTED, or the error code)',
     labelNames: ['result'],
     registers: [this.registry],
   })
@@ -63,6 +63,12 @@ export class Metrics {
     help: 'contacts in the routing table',
     registers: [this.registry],
   })
+  readonly members = new Gauge({
+    name: 'swarmstore_members',
+    help: 'swarm members this node knows (itself included), by SWIM state',
+    labelNames: ['state'],
+    registers: [this.registry],
+  })
   readonly chunksStored = new Gauge({
     name: 'swarmstore_chunks_stored',
     help: 'chunks in the local store',
@@ -75,7 +81,7 @@ export class Metrics {
   })
   readonly underReplicated = new Gauge({
     name: 'swarmstore_under_replicated_chunks',
-    help: 'held chunks known to have fewer than R copies',
+    help: 'held chunks not known to have R copies (counted against R, not against the live members)',
     registers: [this.registry],
   })
   readonly badFrames = new Gauge({

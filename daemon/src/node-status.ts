@@ -19,6 +19,8 @@ export interface NodeStatusComponents {
   metrics: Metrics
   /** joined the swarm (or nothing to join) */
   isReady: () => boolean
+  /** why joining fails, when the operator must act on it */
+  joinProblem: () => string | undefined
 }
 
 export interface NodeStatusInit {
@@ -28,6 +30,18 @@ export interface NodeStatusInit {
   chunkSize: number
   capacity: number | null
 }
+
+/** One entry of `GET /v1/peers`. */
+export interface PeerView {
+  peerId: string
+  addrs: readonly string[]
+  key: string
+  connected: boolean
+  state: string
+}
+
+/** Every state is exported, at 0 when no member is in it, so a dashboard's query never sees a gap. */
+const MEMBER_STATES = ['alive', 'suspect', 'dead', 'left'] as const
 
 /** What the API reports about this node: `status`, `peers`, `id` and the Prometheus metrics. */
 export class NodeStatus {
@@ -39,6 +53,7 @@ export class NodeStatus {
   private readonly rpc: NodeStatusComponents['rpc']
   private readonly metricsRegistry: Metrics
   private readonly isReady: () => boolean
+  private readonly joinProblem: () => string | undefined
   private readonly swarm: string
   private readonly r: number
   private readonly writeQuorum: number
@@ -55,6 +70,7 @@ export class NodeStatus {
     this.rpc = components.rpc
     this.metricsRegistry = components.metrics
     this.isReady = components.isReady
+    this.joinProblem = components.joinProblem
     this.swarm = init.swarm
     this.r = init.replicas
     this.writeQuorum = init.writeQuorum
@@ -80,6 +96,7 @@ export class NodeStatus {
       peerId: node.peerId.toString(),
       listenAddrs: this.listenAddrs(),
       ready: this.isReady(),
+      joinProblem: this.joinProblem() ?? null,
       swarm: this.swarm,
       replicas: this.r,
       writeQuorum: this.writeQuorum,
@@ -100,9 +117,9 @@ export class NodeStatus {
   }
 
   /** Routing contacts, plus members routing no longer lists (dead or left ones stay visible). */
-  async peers(): Promise<unknown[]> {
+  async peers(): Promise<PeerView[]> {
     const { kad, membership } = this
-    const out = kad.kad.contacts().map((c) => ({
+    const out: PeerView[] = kad.kad.contacts().map((c) => ({
       peerId: c.peerId,
       addrs: c.addrs,
       key: keyToHex(c.key),
@@ -128,11 +145,18 @@ export class NodeStatus {
     const { store, kad, replicas, rpc, metricsRegistry: metrics } = this
     const s = await store.stats()
     metrics.peers.set(kad.kad.size)
+    this.setMembersByState()
     metrics.chunksStored.set(s.chunks)
     metrics.bytesStored.set(s.bytes)
     metrics.underReplicated.set(replicas.stats().underReplicated)
     metrics.badFrames.set(rpc.badFrames)
     return { contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }
+  }
+
+  private setMembersByState(): void {
+    const counts = new Map<string, number>(MEMBER_STATES.map((state) => [state, 0]))
+    for (const m of this.membership.members()) counts.set(m.state, (counts.get(m.state) ?? 0) + 1)
+    for (const [state, n] of counts) this.metricsRegistry.members.set({ state }, n)
   }
 
   private listenAddrs(): string[] {

@@ -17,6 +17,8 @@ export interface Resources {
   readonly token: string
   readonly store: ChunkStore
   readonly node: Libp2p
+  /** the swarm key file's bytes (a private swarm), or undefined */
+  readonly swarmKey: Uint8Array | undefined
   /** Stops the node, closes the store, releases the lock (errors ignored: it is the last step). */
   close(): Promise<void>
 }
@@ -47,7 +49,7 @@ export async function openResources(config: DaemonConfig): Promise<Resources> {
     opened.push(async () => {
       await node.stop()
     })
-    return { token, store, node, close }
+    return { token, store, node, swarmKey, close }
   } catch (err) {
     await close()
     throw err

@@ -19,6 +19,8 @@ export interface SwarmJoinerComponents {
   stopping: AbortSignal
   /** our own peer id (a saved contact of ourselves is skipped) */
   selfId: string
+  /** why a failed join failed, when it is something the operator must fix (a swarm key) */
+  explainFailure: () => Promise<string | undefined>
 }
 
 export interface SwarmJoinerInit {
@@ -39,9 +41,11 @@ export class SwarmJoiner {
   private readonly log: Logger
   private readonly stopping: AbortSignal
   private readonly selfId: string
+  private readonly explainFailure: SwarmJoinerComponents['explainFailure']
   private readonly bootstraps: Contact[]
   private saveTimer: NodeJS.Timeout | undefined
   private joined: boolean
+  private lastProblem: string | undefined
 
   constructor(components: SwarmJoinerComponents, init: SwarmJoinerInit) {
     this.routing = components.routing
@@ -50,6 +54,7 @@ export class SwarmJoiner {
     this.log = components.log
     this.stopping = components.stopping
     this.selfId = components.selfId
+    this.explainFailure = components.explainFailure
     this.bootstraps = init.bootstraps
     this.joined = init.bootstraps.length === 0
   }
@@ -57,6 +62,11 @@ export class SwarmJoiner {
   /** Joined the swarm, or has nothing to join (no bootstrap given). */
   get ready(): boolean {
     return this.joined
+  }
+
+  /** Why joining fails, when the operator must act (a swarm key that differs); cleared once joined. */
+  get problem(): string | undefined {
+    return this.lastProblem
   }
 
   async start(): Promise<void> {
@@ -95,6 +105,7 @@ export class SwarmJoiner {
           return 0
         })
         this.joined = true
+        this.lastProblem = undefined
         this.log.info({ contacts: r.contacts, lookups: r.lookups, members: m }, 'joined the swarm')
         return
       } catch (err) {
@@ -104,7 +115,10 @@ export class SwarmJoiner {
           this.log.info({ saved: savedCount }, 'no saved peer answered; running alone until a peer joins')
           return
         }
-        this.log.warn({ code: e.code, err: e.message, retryInMs: delay }, 'join failed; retrying')
+        this.lastProblem = await this.explainFailure().catch(() => undefined)
+        if (this.lastProblem !== undefined) {
+          this.log.error({ code: 'SWARM_KEY_MISMATCH', retryInMs: delay }, this.lastProblem)
+        } else this.log.warn({ code: e.code, err: e.message, retryInMs: delay }, 'join failed; retrying')
         await new Promise((r) => setTimeout(r, delay).unref()) // io-edge
         delay = Math.min(delay * 2, MAX_RETRY_MS)
       }

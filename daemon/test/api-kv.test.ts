@@ -7,6 +7,7 @@ import type { KvAnswer } from '@swarmstore/kv'
 import { pino } from 'pino'
 import { createApiServer } from '../src/api-server.js'
 import type { KvGroupsView, KvService } from '../src/kv/service.js'
+import { Metrics } from '../src/metrics.js'
 
 const TOKEN = 'kv-route-test-token'
 const MiB = 1 << 20
@@ -122,6 +123,8 @@ async function startApi(kv: KvService | undefined): Promise<{ server: Server; po
     {
       log: pino({ level: 'silent' }),
       chunkSize: MiB,
+      replicas: 3,
+      metrics: new Metrics(),
       isReady: () => true,
       reader: { getBlock: unused },
       writer: { putBlock: unused, pin: unused },
@@ -129,6 +132,7 @@ async function startApi(kv: KvService | undefined): Promise<{ server: Server; po
       release: () => {},
       scrubber: { scrub: unused },
       status: { status: unused, peers: unused, id: unused, metrics: unused },
+      invites: { create: unused },
       kv,
     },
     TOKEN,

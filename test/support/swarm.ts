@@ -47,12 +47,20 @@ export interface CliResult {
 }
 
 /** Runs the real CLI (`swarmstore …`) with the Node that runs the tests (≥ 22). */
-export function cli(args: string[], opts: { timeoutMs?: number; input?: string } = {}): Promise<CliResult> {
+export function cli(
+  args: string[],
+  opts: { timeoutMs?: number; input?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<CliResult> {
   return new Promise((res) => {
     const p = execFile(
       process.execPath,
       [BIN, ...args],
-      { timeout: opts.timeoutMs ?? 120_000, maxBuffer: 256 * 1024 * 1024, encoding: 'utf8' },
+      {
+        timeout: opts.timeoutMs ?? 120_000,
+        maxBuffer: 256 * 1024 * 1024,
+        encoding: 'utf8',
+        env: { ...process.env, ...opts.env },
+      },
       (err, stdout, stderr) => {
         const code = err
           ? typeof (err as { code?: unknown }).code === 'number'
@@ -179,7 +187,7 @@ export class TestDaemon {
   }
 
   /** The CLI pointed at this daemon's data dir. */
-  cli(args: string[], opts?: { timeoutMs?: number }): Promise<CliResult> {
+  cli(args: string[], opts?: { timeoutMs?: number; env?: NodeJS.ProcessEnv }): Promise<CliResult> {
     return cli([...args, '--data-dir', this.dataDir], opts)
   }
 

@@ -1,8 +1,16 @@
 import { resolve } from 'node:path'
-import { type Command, InvalidArgumentError } from 'commander'
+import { type Command, InvalidArgumentError, Option } from 'commander'
 import { parseHostPort } from '../address.js'
 import { CliError, ExitCode } from '../errors.js'
-import { collect, type GlobalOptions, globalOptions, positiveIntArg, sizeArg } from '../options.js'
+import {
+  collect,
+  type GlobalOptions,
+  globalOptions,
+  hostPortArg,
+  positiveIntArg,
+  sizeArg,
+} from '../options.js'
+import { printJson } from '../output.js'
 
 /**
  * What the CLI hands to `runDaemon`: only the keys the user set, so that the daemon's own layers
@@ -20,7 +28,9 @@ export interface DaemonFlags {
   announce?: string[]
   chunkSize?: number
   swarmKey?: string
+  metricsListen?: string
   logLevel?: string
+  logFormat?: 'auto' | 'json' | 'pretty'
   scrubInterval?: number
   repairGrace?: number
   repairRate?: number
@@ -55,7 +65,19 @@ export function registerDaemon(program: Command): void {
       sizeArg,
     )
     .option('--swarm-key <file>', 'pre-shared key file: only peers with the same key can connect')
+    .addOption(
+      new Option(
+        '--metrics-listen <host:port>',
+        'also serve GET /metrics here, without a token, for Prometheus (nothing else is served there)',
+      ).argParser(hostPortArg),
+    )
     .option('--log-level <level>', 'e.g. debug, info, warn, error')
+    .addOption(
+      new Option(
+        '--log-format <format>',
+        'logs on stderr: json, pretty, auto = pretty on a terminal (default)',
+      ).choices(['auto', 'json', 'pretty']),
+    )
     .option(
       '--scrub-interval <seconds>',
       'verify every stored chunk from disk this often (default 3600; 0 = off)',
@@ -79,21 +101,42 @@ export function registerDaemon(program: Command): void {
         'Options not given come from <data-dir>/config.json, then SWARMSTORE_* environment variables.',
     )
     .action(async (options: DaemonCommandOptions, command: Command) => {
-      const flags = daemonFlags(options, globalOptions(command))
-      // Imported here, not at the top: the daemon pulls in libp2p, which every other command would
-      // otherwise load (and wait for) only to make one HTTP request.
-      const { runDaemon } = await import('@swarmstore/daemon')
-      try {
-        await runDaemon(flags)
-      } catch (err) {
-        const code = (err as { code?: unknown }).code
-        const message = err instanceof Error ? err.message : String(err)
-        if (code === 'BAD_CONFIG')
-          throw new CliError('BAD_CONFIG', ExitCode.BAD_ARGUMENTS, message, { cause: err })
-        throw new CliError(typeof code === 'string' ? code : 'ERROR', ExitCode.ERROR, message, { cause: err })
-      }
-      // runDaemon has installed its own SIGINT/SIGTERM handlers; its sockets keep the process alive.
+      const global = globalOptions(command)
+      await runInForeground(daemonFlags(options, global), global.json === true)
     })
+}
+
+/**
+ * Runs a daemon in this process; a bad setting exits 2, any other start failure 1. With `json`, logs
+ * stay JSON lines (unless --log-format says otherwise) and stdout gets one NDJSON event once it listens.
+ */
+export async function runInForeground(flags: DaemonFlags, json: boolean): Promise<void> {
+  if (json) flags.logFormat ??= 'json'
+  // Imported here, not at the top: the daemon pulls in libp2p, which every other command would
+  // otherwise load (and wait for) only to make one HTTP request.
+  const { runDaemon } = await import('@swarmstore/daemon')
+  try {
+    const daemon = await runDaemon(flags)
+    if (json) {
+      const { config, node, apiUrl } = daemon
+      const addrs = node.getMultiaddrs().map((m) => m.toString())
+      printJson({
+        event: 'listening',
+        peerId: node.peerId.toString(),
+        addrs,
+        api: apiUrl,
+        swarm: config.swarm,
+        dataDir: config.dataDir,
+      })
+    }
+  } catch (err) {
+    const code = (err as { code?: unknown }).code
+    const message = err instanceof Error ? err.message : String(err)
+    if (code === 'BAD_CONFIG')
+      throw new CliError('BAD_CONFIG', ExitCode.BAD_ARGUMENTS, message, { cause: err })
+    throw new CliError(typeof code === 'string' ? code : 'ERROR', ExitCode.ERROR, message, { cause: err })
+  }
+  // runDaemon has installed its own SIGINT/SIGTERM handlers; its sockets keep the process alive.
 }
 
 /** Builds runDaemon's flags from what was given on the command line, and nothing else. */
@@ -118,7 +161,9 @@ export function daemonFlags(options: DaemonCommandOptions, global: GlobalOptions
   if (options.chunkSize !== undefined) flags.chunkSize = options.chunkSize
   // Made absolute here so it means the file the user pointed at, whatever dir the daemon resolves from.
   if (options.swarmKey !== undefined) flags.swarmKey = resolve(options.swarmKey)
+  if (options.metricsListen !== undefined) flags.metricsListen = options.metricsListen
   if (options.logLevel !== undefined) flags.logLevel = options.logLevel
+  if (options.logFormat !== undefined) flags.logFormat = options.logFormat
   if (options.scrubInterval !== undefined) flags.scrubInterval = options.scrubInterval
   if (options.repairGrace !== undefined) flags.repairGrace = options.repairGrace
   if (options.repairRate !== undefined) flags.repairRate = options.repairRate

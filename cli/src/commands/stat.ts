@@ -21,20 +21,24 @@ export function registerStat(program: Command): void {
 }
 
 function printStat(stat: StatResponse): void {
+  const below = stat.underReplicated
   for (const line of formatTable([
     ['cid', stat.cid],
     ['size', `${stat.size} (${formatSize(stat.size)})`],
     ['chunks', String(stat.chunks.length)],
+    ['replicas', `R=${stat.replicas}`],
+    ['below R', below === 0 ? '0' : `${below} (marked !; repair adds copies when members are up)`],
   ])) {
     printLine(line)
   }
   printLine()
   const holders = (list: string[]) => (list.length === 0 ? '(none)' : list.map(shortPeerId).join(' '))
+  const copies = (list: string[]) => `${list.length}${list.length < stat.replicas ? ' !' : ''}`
   const chunkRows = stat.chunks.map((chunk, i) => [
     String(i),
     chunk.cid,
     String(chunk.size),
-    String(chunk.holders.length),
+    copies(chunk.holders),
     holders(chunk.holders),
   ])
   for (const line of formatTable([['chunk', 'cid', 'size', 'copies', 'holders'], ...chunkRows]))
@@ -44,7 +48,7 @@ function printStat(stat: StatResponse): void {
     const manifestRows = stat.manifests.map((manifest, i) => [
       String(i),
       manifest.cid,
-      String(manifest.holders.length),
+      copies(manifest.holders),
       holders(manifest.holders),
     ])
     for (const line of formatTable([['manifest', 'cid', 'copies', 'holders'], ...manifestRows]))

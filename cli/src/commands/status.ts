@@ -42,6 +42,7 @@ function printStatus(status: StatusResponse): void {
   const rows = [
     ['peer id', status.peerId],
     ['ready', status.ready ? 'yes' : 'no (not joined a swarm yet)'],
+    ...(status.joinProblem ? [['join problem', status.joinProblem]] : []),
     ['swarm', status.swarm],
     ['replicas', `R=${status.replicas} W=${status.writeQuorum}`],
     ['chunk size', formatSize(status.chunkSize)],

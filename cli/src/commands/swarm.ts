@@ -11,7 +11,7 @@ import { resolveConnection } from '../connection.js'
 import type { IdResponse } from '../daemon-api.js'
 import { CliError, ExitCode } from '../errors.js'
 import { globalOptions, nonNegativeIntArg, positiveIntArg } from '../options.js'
-import { printLine } from '../output.js'
+import { printJson, printLine } from '../output.js'
 import { formatTable } from '../table.js'
 
 interface SwarmOptions {
@@ -20,7 +20,11 @@ interface SwarmOptions {
   apiBasePort: number
   dir: string
   replicas?: number
+  writeQuorum?: number
 }
+
+/** With --json, what happens is printed as one JSON object a line (NDJSON) instead of a table. */
+type Events = ((event: Record<string, unknown>) => void) | undefined
 
 interface Node {
   name: string
@@ -70,6 +74,7 @@ export function registerSwarm(program: Command): void {
     )
     .option('--dir <dir>', 'parent of the nodes’ data dirs node1..nodeN', '.swarm')
     .option('--replicas <n>', 'R for every node (default: the daemon’s)', positiveIntArg)
+    .option('--write-quorum <n>', 'W for every node (default: the daemon’s)', positiveIntArg)
     .action(async (options: SwarmOptions, command: Command) => {
       for (const base of [options.basePort, options.apiBasePort]) {
         if (base < 1 || base + options.nodes - 1 > 65535) {
@@ -80,12 +85,13 @@ export function registerSwarm(program: Command): void {
           )
         }
       }
-      const startTimeout = globalOptions(command).timeout ?? START_TIMEOUT_MS
-      process.exitCode = await runSwarm(options, startTimeout)
+      const global = globalOptions(command)
+      const events: Events = global.json ? (event) => printJson(event) : undefined
+      process.exitCode = await runSwarm(options, global.timeout ?? START_TIMEOUT_MS, events)
     })
 }
 
-async function runSwarm(options: SwarmOptions, startTimeout: number): Promise<number> {
+async function runSwarm(options: SwarmOptions, startTimeout: number, events: Events): Promise<number> {
   const nodes: Node[] = []
   let stopping = false
   let signals = 0
@@ -100,6 +106,7 @@ async function runSwarm(options: SwarmOptions, startTimeout: number): Promise<nu
   const onSignal = (): void => {
     signals++
     if (signals === 1) process.stderr.write('stopping the swarm…\n')
+    if (signals === 1) events?.({ event: 'stopping' })
     stopAll(signals === 1 ? 'SIGTERM' : 'SIGKILL')
   }
   const handled: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP']
@@ -108,12 +115,12 @@ async function runSwarm(options: SwarmOptions, startTimeout: number): Promise<nu
   try {
     const first = await startNode(options, 1, [])
     nodes.push(first)
-    const firstId = await waitUntilServing(first, startTimeout)
+    const firstId = await waitUntilServing(first, startTimeout, events)
     const bootstrap = bootstrapAddress(firstId, options.basePort)
     const rest = Array.from({ length: options.nodes - 1 }, (_, i) => startNode(options, i + 2, [bootstrap]))
     nodes.push(...(await Promise.all(rest)))
     if (stopping) stopAll('SIGTERM') // a Ctrl-C while they were being spawned
-    await Promise.all(nodes.slice(1).map((node) => waitUntilServing(node, startTimeout)))
+    await Promise.all(nodes.slice(1).map((node) => waitUntilServing(node, startTimeout, events)))
   } catch (err) {
     stopAll('SIGTERM')
     await Promise.all(nodes.map((node) => node.exited))
@@ -122,19 +129,23 @@ async function runSwarm(options: SwarmOptions, startTimeout: number): Promise<nu
     throw err
   }
 
-  printSummary(options, nodes)
+  if (events) events({ event: 'ready', nodes: nodes.length })
+  else printSummary(options, nodes)
 
   for (const node of nodes) {
     node.exited.then(() => {
       if (!stopping) {
         const how = node.child.signalCode ?? `code ${node.child.exitCode}`
-        process.stderr.write(`${node.name} exited (${how}); see ${join(node.dir, 'daemon.log')}\n`)
+        const log = join(node.dir, 'daemon.log')
+        process.stderr.write(`${node.name} exited (${how}); see ${log}\n`)
+        events?.({ event: 'node-exited', node: node.name, how, log })
       }
     })
   }
   await Promise.all(nodes.map((node) => node.exited))
   for (const signal of handled) process.off(signal, onSignal)
   // Stopped on request: success. Every daemon gone by itself: that is worth a non-zero status.
+  events?.({ event: 'stopped', requested: stopping })
   return stopping ? ExitCode.OK : ExitCode.ERROR
 }
 
@@ -146,6 +157,7 @@ async function startNode(options: SwarmOptions, index: number, bootstrap: string
   // the same Node and the same V8 flags as the bin's shebang
   const args = [...shebangFlags(), BIN, 'daemon', '--data-dir', dir, '--listen', listen, '--api', api]
   if (options.replicas !== undefined) args.push('--replicas', String(options.replicas))
+  if (options.writeQuorum !== undefined) args.push('--write-quorum', String(options.writeQuorum))
   for (const addr of bootstrap) args.push('--bootstrap', addr)
 
   const log = openSync(join(dir, 'daemon.log'), 'a')
@@ -167,7 +179,7 @@ async function startNode(options: SwarmOptions, index: number, bootstrap: string
  * file left by an earlier run makes the first looks fail with "connection refused"; that is just
  * another "not yet" until the new daemon overwrites it.
  */
-async function waitUntilServing(node: Node, timeoutMs: number): Promise<IdResponse> {
+async function waitUntilServing(node: Node, timeoutMs: number, events: Events): Promise<IdResponse> {
   const deadline = performance.now() + timeoutMs
   let lastError = 'no api file yet'
   while (performance.now() < deadline) {
@@ -175,8 +187,11 @@ async function waitUntilServing(node: Node, timeoutMs: number): Promise<IdRespon
       throw await startFailure(node, `exited (${node.child.signalCode ?? `code ${node.child.exitCode}`})`)
     }
     try {
-      const client = new DaemonClient(await resolveConnection({ dataDir: node.dir }))
-      return await client.json<IdResponse>('/v1/id', { deadlineMs: 2000 })
+      // no environment: the node's own token file, even when SWARMSTORE_TOKEN is set for another daemon
+      const client = new DaemonClient(await resolveConnection({ dataDir: node.dir }, {}))
+      const id = await client.json<IdResponse>('/v1/id', { deadlineMs: 2000 })
+      events?.({ event: 'node-serving', node: node.name, dir: node.dir, api: node.api, peerId: id.peerId })
+      return id
     } catch (err) {
       lastError = (err as Error).message
     }

@@ -25,6 +25,8 @@ export interface FakeDaemon {
 export async function startFakeDaemon(routes: Record<string, Handler>): Promise<FakeDaemon> {
   const requests: FakeDaemon['requests'] = []
   const server: Server = createServer((req, res) => {
+    // what a swarmstore daemon sends on every answer; without it the CLI says "not a swarmstore API"
+    res.setHeader('x-swarmstore-api', '1')
     const record = { method: req.method ?? '', url: req.url ?? '', authorization: req.headers.authorization }
     if (req.headers.authorization !== `Bearer ${TOKEN}`) {
       // Refused before the body is read, as a daemon should: the CLI must cope with an answer that
@@ -46,6 +48,7 @@ export async function startFakeDaemon(routes: Record<string, Handler>): Promise<
   })
   // as the daemon: a wrong token on an upload with Expect: 100-continue is refused before the body
   server.on('checkContinue', (req, res) => {
+    res.setHeader('x-swarmstore-api', '1')
     if (req.headers.authorization !== `Bearer ${TOKEN}`) {
       requests.push({
         method: req.method ?? '',

@@ -39,6 +39,7 @@ export async function putFile(
       { cid: built.cid.toString(), size: built.size, chunks: built.chunks, ms: Date.now() - started, wait },
       'put',
     )
+    api.metrics.putsTotal.inc({ result: 'ok' })
     sendJson(res, 200, { cid: built.cid.toString(), size: built.size, chunks: built.chunks })
   } catch (err) {
     req.resume() // drain what the client still sends so it can read our answer

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { getManifest, type Manifest, readFile } from '@swarmstore/storage'
 import type { CID } from 'multiformats/cid'
-import { BadRequestError } from '../errors.js'
+import { BadRequestError, NotFoundError, NotReadyError } from '../errors.js'
 import type { ApiContext } from './context.js'
 import { intParam, withTimeout } from './http.js'
 
@@ -24,7 +24,16 @@ export async function openRead(api: ApiContext, req: IncomingMessage, u: URL, ro
   const ac = new AbortController()
   req.on('close', () => ac.abort(new Error('client went away')))
   const getBlock = (c: CID) => withTimeout(api.reader.getBlock(c, ac.signal), timeout, `fetching ${c}`)
-  const manifest = await getManifest(root, getBlock)
+  // Not joined: a miss would be "not found" for a file the swarm may well hold.
+  if (!api.isReady()) throw new NotReadyError()
+  const manifest = await getManifest(root, getBlock).catch((err: Error & { code?: string }) => {
+    if (err.code !== 'NOT_FOUND' && err.code !== 'CHUNK_NOT_FOUND') throw err
+    // the root missing: the file is not in this swarm (a chunk missing later says which chunk)
+    throw new NotFoundError(
+      `file ${root} not found: no peer of this swarm that would hold it has it ` +
+        '(check the CID, and that it was put in this swarm)',
+    )
+  })
   const offset = intParam(u, 'offset', 0)!
   if (offset > manifest.size)
     throw new BadRequestError(`offset ${offset} is past the end (${manifest.size} bytes)`)
@@ -52,10 +61,15 @@ export async function getFile(
   try {
     for await (const bytes of blocks()) {
       if (!res.write(bytes)) await new Promise<void>((resolve) => res.once('drain', resolve))
-      if (ac.signal.aborted) return
+      if (ac.signal.aborted) {
+        api.metrics.getsTotal.inc({ result: 'ABORTED' })
+        return
+      }
     }
     res.end()
+    api.metrics.getsTotal.inc({ result: 'ok' })
   } catch (err) {
+    api.metrics.getsTotal.inc({ result: ac.signal.aborted ? 'ABORTED' : 'INCOMPLETE' })
     // Midway: the status line is gone; cutting the connection short of content-length tells the client.
     api.log.warn({ cid: root.toString(), err: (err as Error).message }, 'get failed midway')
     res.destroy(err as Error)

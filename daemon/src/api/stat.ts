@@ -24,9 +24,12 @@ export async function stat(api: ApiContext, res: ServerResponse, u: URL, root: C
     if (m.depth === 0) for (const l of m.links) sizes.set(l.cid.toString(), l.size)
   }
   const holders = await api.holders.find(all)
+  const underReplicated = all.filter((c) => (holders.get(c.toString())?.length ?? 0) < api.replicas).length
   sendJson(res, 200, {
     cid: root.toString(),
     size: manifest.size,
+    replicas: api.replicas,
+    underReplicated,
     chunks: dataCids.map((c) => ({
       cid: c.toString(),
       key: keyToHex(keyForCid(c)),

@@ -104,6 +104,7 @@ async function writeBlocks(
     for await (const bytes of blocks()) {
       if (ac.signal.aborted) {
         await direct?.abort()
+        api.metrics.getsTotal.inc({ result: 'ABORTED' })
         return
       }
       if (direct) {
@@ -129,11 +130,13 @@ async function writeBlocks(
     await handle.sync()
     line({ done: true, size: written })
     res.end()
+    api.metrics.getsTotal.inc({ result: 'ok' })
   } catch (err) {
     // Midway: the status line is gone; the error goes as the last line, and the client discards the file.
     await direct?.abort()
     await sync.settle().catch(() => {})
     const code = errorCode(err)
+    api.metrics.getsTotal.inc({ result: publicCode(code) })
     api.log.warn({ cid: root.toString(), err: (err as Error).message }, 'get to a file failed midway')
     line({ error: { code: publicCode(code), message: (err as Error).message } })
     res.end()

@@ -283,13 +283,17 @@ export class HealingPlanner {
     return out
   }
 
-  /** Held chunks whose placement this node does not know to be complete (under-replicated or unconfirmed). */
+  /**
+   * Held chunks not known to have R copies: a placement member not confirmed to hold it, or fewer
+   * than R eligible live members to place it on. Counted against R itself, not min(R, live members):
+   * a swarm with a member down is short of copies even when no repair could help yet.
+   */
   underReplicated(): number {
     let n = 0
     for (const h of this.held.values()) {
       const p = this.placementOf(h)
       if (p.some((m) => m.peerId !== this.self.peerId && !h.confirmed.has(m.peerId))) n++
-      else if (p.length < Math.min(this.replicas, this.view.size)) n++
+      else if (p.length < this.replicas) n++
     }
     return n
   }
