@@ -6,8 +6,8 @@
  *   `unified` tree, as this machine does): crun refuses to create any container there ("cgroups in
  *   hybrid mode not supported"), runc handles it.
  * - Network: `--network host` for the build (npm ci reaches the npm registry through the host's
- *   resolver and proxy settings) and for the daemon (the test talks to its API on 127.0.0.1 like a
- *   published port would, on ports chosen free, with no bridge or iptables/nftables set-up needed).
+ *   resolver); the daemon runs on podman's default bridge (netavark) with its API port published on
+ *   the host's loopback, as docs/DEPLOY.md tells users to.
  * - Storage: podman's default overlay driver on the host's ext4 works as is.
  * - The base trusts what this host trusts: the CA certificates under /usr/local/share/ca-certificates
  *   are copied in (this network intercepts TLS to the npm registry), and NODE_EXTRA_CA_CERTS points
