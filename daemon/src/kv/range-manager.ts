@@ -86,6 +86,8 @@ export class RangeManager {
   private catchUpAt = 0
   /** when this node next sweeps the ranges it coordinates for tombstones */
   private sweepAt = 0
+  /** the acceptor's and the ring's change counts at the last walk */
+  private walked = ''
   /** ranges seen sealed here with no move of ours under way, since when */
   private readonly frozenSince = new Map<number, number>()
   private soon: NodeJS.Timeout | undefined
@@ -109,21 +111,10 @@ export class RangeManager {
   private check(): void {
     const now = Date.now() // io-edge
     const { live, candidates } = this.view(now)
-    this.useCandidates(candidates)
+    const changed = this.useCandidates(candidates)
     const sizes = now >= this.sizesAt
     if (sizes) this.sizesAt = now + SIZES_EVERY_MS
-    for (const s of this.c.acceptor.kv.served()) {
-      if (sizes) this.c.ring.learn(s.range, s.config, s.keys, true)
-      if (this.c.engine.movesUnderWay >= MAX_CONCURRENT_MOVES) continue
-      if ((this.retryAt.get(s.range) ?? 0) > now) continue
-      if ((this.c.ring.get(s.range)?.epoch ?? 0) > s.config.epoch) continue // behind: caught up first
-      const coordinator = s.config.members.find((m) => live.has(m))
-      const target = this.targetOf(s.range, candidates)
-      if (this.stuck(s.range, s.frozen, coordinator === this.selfId, now))
-        this.move(s.range, s.config, target)
-      else if (coordinator === this.selfId && !sameMembers(target, s.config.members))
-        this.move(s.range, s.config, target)
-    }
+    if (this.mayAct(changed, now) || sizes) this.scan(now, live, candidates, sizes)
     if (now >= this.catchUpAt) {
       this.catchUpAt = now + CATCH_UP_EVERY_MS
       this.catchUpAll()
@@ -137,6 +128,37 @@ export class RangeManager {
       if ((this.retryAt.get(range) ?? 0) > now) continue
       this.unfinished.delete(range)
       this.move(range, u.from, u.members)
+    }
+  }
+
+  /**
+   * Whether walking the served ranges could start a move now: the candidates, a served range or the
+   * ring changed since the last walk, or something waits on time (moves under way, a failed move's
+   * retry, a range seen frozen). An idle node skips the walk (it was a sixth of an idle daemon's
+   * CPU); the size report every 5 s walks anyway.
+   */
+  private mayAct(candidatesChanged: boolean, now: number): boolean {
+    const seen = `${this.c.acceptor.kv.changes}/${this.c.ring.changes}`
+    const changed = candidatesChanged || seen !== this.walked
+    this.walked = seen
+    if (changed || this.c.engine.movesUnderWay > 0 || this.frozenSince.size > 0) return true
+    for (const at of this.retryAt.values()) if (at <= now) return true
+    return false
+  }
+
+  /** Walks the ranges served here: reports sizes, and moves those off their targets or stuck. */
+  private scan(now: number, live: Set<string>, candidates: RangeCandidate[], sizes: boolean): void {
+    for (const s of this.c.acceptor.kv.served()) {
+      if (sizes) this.c.ring.learn(s.range, s.config, s.keys, true)
+      if (this.c.engine.movesUnderWay >= MAX_CONCURRENT_MOVES) continue
+      if ((this.retryAt.get(s.range) ?? 0) > now) continue
+      if ((this.c.ring.get(s.range)?.epoch ?? 0) > s.config.epoch) continue // behind: caught up first
+      const coordinator = s.config.members.find((m) => live.has(m))
+      const target = this.targetOf(s.range, candidates)
+      if (this.stuck(s.range, s.frozen, coordinator === this.selfId, now))
+        this.move(s.range, s.config, target)
+      else if (coordinator === this.selfId && !sameMembers(target, s.config.members))
+        this.move(s.range, s.config, target)
     }
   }
 
@@ -203,15 +225,16 @@ export class RangeManager {
     }
   }
 
-  /** Targets are computed again only when the candidates changed. */
-  private useCandidates(candidates: RangeCandidate[]): void {
+  /** Targets are computed again only when the candidates changed (then true). */
+  private useCandidates(candidates: RangeCandidate[]): boolean {
     const signature = candidates
       .map((c) => c.peerId)
       .sort()
       .join(',')
-    if (signature === this.targetsFor) return
+    if (signature === this.targetsFor) return false
     this.targets.clear()
     this.targetsFor = signature
+    return true
   }
 
   private targetOf(range: number, candidates: RangeCandidate[]): string[] {

@@ -23,9 +23,15 @@ export interface WireRing {
 export class RingMap {
   private readonly entries: (RingEntry | undefined)[] = new Array(RANGE_COUNT)
   private digestCache: string | undefined
+  private epochChanges = 0
 
   get(range: number): GroupConfig | undefined {
     return this.entries[range]?.config
+  }
+
+  /** Counts the configurations learned (a range's new epoch; sizes do not count). */
+  get changes(): number {
+    return this.epochChanges
   }
 
   entry(range: number): RingEntry | undefined {
@@ -43,6 +49,7 @@ export class RingMap {
     if (cur !== undefined && cur.config.epoch === config.epoch) {
       if (keys === null || keys === cur.keys || (!own && cur.keys !== null)) return false
     }
+    if (cur?.config.epoch !== config.epoch) this.epochChanges++
     this.entries[range] = { config, keys: keys ?? (cur?.config.epoch === config.epoch ? cur.keys : null) }
     this.digestCache = undefined
     return true

@@ -151,6 +151,7 @@ export class KvAcceptor {
   private readonly mine = new Set<number>()
   private readonly commit: GroupCommit<AcceptorRecord, Reply>
   private queue: AcceptorAction[] = []
+  private rangeChanges = 0
   private readonly counts = {
     promises: 0,
     accepts: 0,
@@ -225,6 +226,11 @@ export class KvAcceptor {
 
   nextWakeAt(): number | undefined {
     return undefined
+  }
+
+  /** Counts every change of a range's configuration or seal here: what `served` shows changed. */
+  get changes(): number {
+    return this.rangeChanges
   }
 
   /** The configuration this acceptor holds for `range` (served, or where it went), if any. */
@@ -433,11 +439,13 @@ export class KvAcceptor {
 
   /** Keeps `mine` (the ranges whose configuration lists this acceptor) up to date. */
   private noteMembership(range: number, config: GroupConfig): void {
+    this.rangeChanges++
     if (config.members.includes(this.id)) this.mine.add(range)
     else this.mine.delete(range)
   }
 
   private setRange(rs: RangeState, record: RangeRecord, out: Reply): void {
+    this.rangeChanges++
     rs.record = record
     this.commit.change(rangeSlot(record.range), record, out)
   }
