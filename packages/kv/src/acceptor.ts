@@ -309,8 +309,8 @@ export class KvAcceptor {
     const order = compareBallots(m.ballot, cur.promised)
     if (m.t === 'prepare' ? order <= 0 : order < 0) {
       this.counts.rejects++
-      // even a refusal waits: it shows the promise, which may not be durable yet
-      this.commit.after(slot, { id, reply: { t: 'reject', promised: cur.promised } })
+      // even a refusal waits: it shows the promise, and the range at this epoch (seed 337)
+      this.commit.after([slot, rangeSlot(m.range)], { id, reply: { t: 'reject', promised: cur.promised } })
       return
     }
     let next: KeyRecord
@@ -336,7 +336,9 @@ export class KvAcceptor {
   private peek(id: number, rs: RangeState, m: KvMessage & { t: 'peek' }): void {
     const accepted = (rs.keys.get(m.key) ?? unrecorded(rs.record, m.key)).accepted
     const reply: KvReply = accepted ? { t: 'peeked', accepted } : { t: 'peeked' }
-    this.commit.after(keySlot(m.range, m.key), { id, reply })
+    // it shows the key's state and the range at this epoch (an install may still be on its way to
+    // disk: the simulator's seed 337 caught a peek answered at an epoch a crash then took back)
+    this.commit.after([keySlot(m.range, m.key), rangeSlot(m.range)], { id, reply })
   }
 
   /** A move's phase 1: promise the ballot, freeze the keys, answer with what was accepted. */
@@ -403,7 +405,8 @@ export class KvAcceptor {
       if (this.commit.pending(keySlot(k.range, k.key))) continue
       entries.push({ key: k.key, ballot: a.ballot, version: a.state.version })
     }
-    this.reply(id, { t: 'listed', entries })
+    // the listing shows the range at this epoch: it too waits until that is durable (seed 337)
+    this.commit.after(rangeSlot(rs.record.range), { id, reply: { t: 'listed', entries } })
   }
 
   /**

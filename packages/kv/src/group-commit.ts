@@ -29,9 +29,16 @@ export class GroupCommit<R, Out> {
     if (out !== undefined) this.hold(this.openBatch, out)
   }
 
-  /** `out` shows `slot` as it is: released once the slot's latest change is durable (now if it is). */
-  after(slot: string, out: Out): void {
-    const batch = this.pendingIn.get(slot)
+  /**
+   * `out` shows these slots as they are: released once their latest changes are durable (now if
+   * they are). Batches become durable in order, so it waits for the latest batch among them.
+   */
+  after(slots: string | readonly string[], out: Out): void {
+    let batch: number | undefined
+    for (const slot of typeof slots === 'string' ? [slots] : slots) {
+      const b = this.pendingIn.get(slot)
+      if (b !== undefined && (batch === undefined || b > batch)) batch = b
+    }
     if (batch === undefined) this.release(out)
     else this.hold(batch, out)
   }

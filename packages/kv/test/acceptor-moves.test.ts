@@ -262,6 +262,33 @@ describe('KvAcceptor: a range moved (seal, commit, install)', () => {
     )
   })
 
+  it('a peek waits until the range record it shows is durable (found by the sim, seed 337)', () => {
+    // `peeked` at an epoch whose install is still being written: a crash took that epoch back
+    const d = member('a')
+    d.acc.receive(1, install(transition(next, [['k', state(2, 'x')]])), 0)
+    const [write] = d.acc.takeActions()
+    assert.equal(write?.type, 'persist', 'the install is being written')
+    d.acc.receive(2, { t: 'peek', range: RANGE, epoch: next.epoch, key: 'other' }, 0)
+    assert.deepEqual(d.acc.takeActions(), [], 'held')
+    d.acc.persisted((write as { batch: number }).batch, 1)
+    const replies = d.acc.takeActions().filter((a) => a.type === 'reply' && a.id === 2)
+    assert.deepEqual(replies, [{ type: 'reply', id: 2, reply: { t: 'peeked' } }])
+  })
+
+  it('a sweep’s listing waits until the range record it shows is durable (same class)', () => {
+    // `listed` at an epoch whose install is still being written: a crash could take that epoch back
+    const d = member('a')
+    d.acc.receive(1, install(transition(next, [['k', state(2)]])), 0)
+    const [write] = d.acc.takeActions()
+    assert.equal(write?.type, 'persist', 'the install is being written')
+    d.acc.receive(2, { t: 'tombstones', range: RANGE, epoch: next.epoch }, 0)
+    assert.deepEqual(d.acc.takeActions(), [], 'held')
+    d.acc.persisted((write as { batch: number }).batch, 1)
+    const replies = d.acc.takeActions().filter((a) => a.type === 'reply' && a.id === 2)
+    assert.equal(replies.length, 1)
+    assert.equal((replies[0] as { reply: { t: string } }).reply.t, 'listed')
+  })
+
   it('refusals change nothing and write nothing', () => {
     const d = member('a')
     const writes = d.disk.length

@@ -80,6 +80,10 @@ describe('KV on the simulator: CASPaxos histories checked for linearizability, r
     assert.ok(purged >= 20, `only ${purged} tombstones purged`)
   })
 
+  it('seed 337: a peek answered at an epoch whose install was still being written (now held)', async () => {
+    assertLinearizable(await runKvSim({ seed: 337, acceptors: 3, ops: 400 }))
+  })
+
   it('moves without faults: every range keeps serving', async () => {
     for (const seed of [11, 12]) {
       const r = await runKvSim({ seed, faults: false, lossRate: 0 })
