@@ -141,9 +141,13 @@ export class RangeManager {
     const seen = `${this.c.acceptor.kv.changes}/${this.c.ring.changes}`
     const changed = candidatesChanged || seen !== this.walked
     this.walked = seen
-    if (changed || this.c.engine.movesUnderWay > 0 || this.frozenSince.size > 0) return true
-    for (const at of this.retryAt.values()) if (at <= now) return true
-    return false
+    let due = false
+    for (const [range, at] of this.retryAt) {
+      if (at > now) continue
+      this.retryAt.delete(range) // due: this walk retries it
+      due = true
+    }
+    return due || changed || this.c.engine.movesUnderWay > 0 || this.frozenSince.size > 0
   }
 
   /** Walks the ranges served here: reports sizes, and moves those off their targets or stuck. */
