@@ -1,5 +1,5 @@
 import { timingSafeEqual } from 'node:crypto'
-import { rename, writeFile } from 'node:fs/promises'
+import { readFile, rename, unlink, writeFile } from 'node:fs/promises'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
@@ -13,10 +13,16 @@ import { writeFileTo } from './api/write-file.js'
 import type { KvService } from './kv/service.js'
 import type { NodeStatus } from './node-status.js'
 import type { Scrubber } from './scrubber.js'
+import type { StopRequests } from './stop-requests.js'
+
+/** Requests in flight when the daemon stops get this long to finish before their connections close. */
+const IN_FLIGHT_GRACE_MS = 5_000
 
 export interface ApiServerComponents extends Omit<ApiContext, 'chunkSize'> {
   scrubber: Pick<Scrubber, 'scrub'>
   status: Pick<NodeStatus, 'status' | 'peers' | 'id' | 'metrics'>
+  /** where `POST /v1/stop` goes */
+  stopRequests: Pick<StopRequests, 'request'>
   /** the key-value store; absent, its routes answer 503 */
   kv?: KvService
 }
@@ -32,7 +38,7 @@ export interface ApiServerInit {
 }
 
 /** Everything a request is answered from. */
-type Api = ApiContext & Pick<ApiServerComponents, 'scrubber' | 'status' | 'kv'>
+type Api = ApiContext & Pick<ApiServerComponents, 'scrubber' | 'status' | 'kv' | 'stopRequests'>
 
 /**
  * The control API (docs/CONTROL-API.md): HTTP on loopback, bearer token, streaming bodies both
@@ -74,12 +80,24 @@ export class ApiServer {
     }
   }
 
+  /**
+   * Stops taking requests, gives those in flight IN_FLIGHT_GRACE_MS to finish (then closes their
+   * connections: the client sees the connection drop), and removes the api file if it is ours.
+   */
   async stop(): Promise<void> {
     const server = this.server
     if (server === undefined) return
+    this.server = undefined
+    const apiFile = join(this.dataDir, 'api')
+    if ((await readFile(apiFile, 'utf8').catch(() => '')).trim() === this.url)
+      await unlink(apiFile).catch(() => {})
     await new Promise<void>((resolve) => {
-      server.close(() => resolve())
-      server.closeAllConnections()
+      const force = setTimeout(() => server.closeAllConnections(), IN_FLIGHT_GRACE_MS)
+      server.close(() => {
+        clearTimeout(force)
+        resolve()
+      })
+      server.closeIdleConnections()
     })
   }
 }
@@ -140,6 +158,7 @@ async function route(api: Api, req: IncomingMessage, res: ServerResponse, u: URL
     return sendJson(res, 200, await api.status.status())
   if (req.method === 'GET' && u.pathname === '/v1/peers') return sendJson(res, 200, await api.status.peers())
   if (req.method === 'GET' && u.pathname === '/v1/id') return sendJson(res, 200, api.status.id())
+  if (req.method === 'POST' && u.pathname === '/v1/stop') return requestStop(api, res, u)
   if (req.method === 'POST' && u.pathname === '/v1/scrub')
     return sendJson(res, 200, await api.scrubber.scrub())
   if (req.method === 'GET' && u.pathname === '/metrics') {
@@ -151,4 +170,18 @@ async function route(api: Api, req: IncomingMessage, res: ServerResponse, u: URL
   return sendJson(res, 404, {
     error: { code: 'BAD_REQUEST', message: `no endpoint ${req.method} ${u.pathname}` },
   })
+}
+
+/** `POST /v1/stop?mode=restart|leave`: answers 202 with our pid, then asks the owner to stop us. */
+function requestStop(api: Api, res: ServerResponse, u: URL): void {
+  const mode = u.searchParams.get('mode') ?? 'restart'
+  if (mode !== 'restart' && mode !== 'leave') {
+    sendJson(res, 400, {
+      error: { code: 'BAD_REQUEST', message: `mode must be restart or leave, not ${mode.slice(0, 40)}` },
+    })
+    return
+  }
+  // once the answer is out: the stop closes this very connection
+  res.once('finish', () => api.stopRequests.request(mode))
+  sendJson(res, 202, { pid: process.pid, mode })
 }

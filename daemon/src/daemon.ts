@@ -9,12 +9,12 @@ import { BlockWriter } from './block-writer.js'
 import { CapacityAdvertiser, freeCapacity } from './capacity-advertiser.js'
 import { ChunkService } from './chunk-service.js'
 import { type DaemonConfig, resolveConfig } from './config.js'
+import { Departure, type DepartureMode } from './departure.js'
 import { BadConfigError } from './errors.js'
-import { GracefulLeave } from './graceful-leave.js'
 import { Holders } from './holders.js'
 import { KadService } from './kad-service.js'
 import { KvNode } from './kv/kv-node.js'
-import { startAll, stopAll } from './lifecycle.js'
+import { type Startable, startAll, stopAll } from './lifecycle.js'
 import { MemberEvents } from './member-events.js'
 import { MembershipService } from './membership-service.js'
 import { Metrics } from './metrics.js'
@@ -24,18 +24,31 @@ import { PeerRpc } from './peer-rpc.js'
 import { ReplicaAdapter } from './replica-adapter.js'
 import { openResources } from './resources.js'
 import { Scrubber } from './scrubber.js'
+import { StopRequests } from './stop-requests.js'
 import { SwarmJoiner } from './swarm-joiner.js'
 
 export interface Daemon {
   readonly config: DaemonConfig
   readonly node: Libp2p
   readonly apiUrl: string
-  stop(): Promise<void>
+  /** asks made through the control API to stop (runDaemon acts on them) */
+  readonly stopRequests: StopRequests
+  /** Stops every part and closes the node; `restart` (default) or `leave` says how peers see it go. */
+  stop(mode?: DepartureMode): Promise<void>
 }
 
 const DAEMON_VERSION = '0.1.0'
 /** Anti-entropy (range-summary sessions with the nearest members) runs this often. */
 const AUDIT_INTERVAL_MS = 60_000
+
+/** The first call's promise, for every call: a stop runs once however often it is asked for. */
+function once<A extends unknown[]>(f: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
+  let running: Promise<void> | undefined
+  return (...args) => {
+    running ??= f(...args)
+    return running
+  }
+}
 
 /** Strip `/p2p/<id>`: contacts carry the id separately. */
 function dialAddr(ma: string): string {
@@ -133,9 +146,11 @@ export async function startDaemon(flags: Partial<Record<keyof DaemonConfig, unkn
       { swarm, replicas: r, writeQuorum, chunkSize, capacity: cap },
     )
     const scrubber = new Scrubber({ store, replicas, log }, { intervalMs: config.scrubInterval * 1000 })
+    const stopRequests = new StopRequests()
     const api = new ApiServer(
       {
         log,
+        stopRequests,
         isReady,
         scrubber,
         status,
@@ -147,47 +162,26 @@ export async function startDaemon(flags: Partial<Record<keyof DaemonConfig, unkn
       },
       { listen: config.api, dataDir, token, chunkSize },
     )
-    const leave = new GracefulLeave({ membership, replicas, log })
-    // Started in this order, stopped in reverse: a graceful leave first, the routing table saved
+    const departure = new Departure({ membership, replicas, log })
+    // Started in this order, stopped in reverse: the departure first, the routing table saved
     // once replication has drained, the API closed before what it reads from.
-    const parts = [kad, chunks, capacity, events, members, replicas, kv, status, scrubber, api, joiner, leave]
+    const parts: Startable[] = [kad, chunks, capacity, events, members, replicas, kv, status, scrubber, api]
+    parts.push(joiner, departure)
     await startAll(parts)
     const addrs = node.getMultiaddrs().map((m) => m.toString())
     log.info({ peerId: selfId, addrs, api: api.url, swarm }, 'daemon listening')
 
-    let stopped: Promise<void> | undefined
-    const stop = () => {
-      stopped ??= (async () => {
-        stopping.abort() // no join retried from here on
-        await stopAll(parts)
-        await close()
-        log.info('stopped')
-        log.flush()
-      })()
-      return stopped
-    }
-    return { config, node, apiUrl: api.url, stop }
+    const stop = once(async (mode: DepartureMode = 'restart') => {
+      departure.prepare(mode)
+      stopping.abort() // no join retried from here on
+      await stopAll(parts)
+      await close()
+      log.info('stopped')
+      log.flush()
+    })
+    return { config, node, apiUrl: api.url, stopRequests, stop }
   } catch (err) {
     await close()
     throw err
   }
-}
-
-/** `swarmstore daemon`: starts, and stops cleanly on SIGINT/SIGTERM. */
-export async function runDaemon(flags: Partial<Record<keyof DaemonConfig, unknown>> = {}): Promise<Daemon> {
-  const d = await startDaemon(flags)
-  let signals = 0
-  const onSignal = (sig: NodeJS.Signals) => {
-    if (++signals > 1) process.exit(130) // a second Ctrl-C: do not wait
-    d.stop().then(
-      () => process.exit(0),
-      (err) => {
-        console.error(`error while stopping after ${sig}: ${(err as Error).message}`)
-        process.exit(1)
-      },
-    )
-  }
-  process.on('SIGINT', onSignal)
-  process.on('SIGTERM', onSignal)
-  return d
 }

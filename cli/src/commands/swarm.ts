@@ -214,7 +214,7 @@ function printSummary(options: SwarmOptions, nodes: Node[]): void {
     node.name,
     node.dir,
     node.api,
-    `npx swarmstore --data-dir ${node.dir} status`,
+    `swarmstore --data-dir ${node.dir} status`,
   ])
   for (const line of formatTable([['node', 'data dir', 'api', 'use it with'], ...rows])) printLine(line)
 }

@@ -1,0 +1,210 @@
+import assert from 'node:assert/strict'
+import { type ChildProcess, spawn } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { existsSync } from 'node:fs'
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { BIN, cli, freePort, ROOT, type TestDaemon, TestSwarm, waitFor } from './support/swarm.js'
+
+/** A process's start time (field 22 of /proc/PID/stat), as the daemon's lock records it. */
+async function startTime(pid: number): Promise<string> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8')
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]!
+}
+
+function running(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
+
+async function lockPid(d: TestDaemon): Promise<number> {
+  return Number.parseInt(await readFile(join(d.dataDir, 'daemon.lock'), 'utf8'), 10)
+}
+
+/** The sum of one Prometheus counter over its labels. */
+async function counter(d: TestDaemon, name: string): Promise<number> {
+  const r = await fetch(`${d.url}/metrics`, { headers: { authorization: `Bearer ${await d.token()}` } })
+  let sum = 0
+  for (const line of (await r.text()).split('\n')) {
+    if (line.startsWith(`${name} `) || line.startsWith(`${name}{`)) sum += Number(line.split(' ').pop())
+  }
+  return sum
+}
+
+function output(p: ChildProcess): { text: () => string } {
+  let text = ''
+  p.stdout?.on('data', (b: Buffer) => (text += b.toString()))
+  p.stderr?.on('data', (b: Buffer) => (text += b.toString()))
+  return { text: () => text }
+}
+
+describe('lifecycle: first run, stop, restart (real daemons)', function () {
+  this.timeout(240_000)
+  let swarm: TestSwarm
+  const spawned: ChildProcess[] = []
+
+  beforeEach(async () => {
+    swarm = await TestSwarm.create('swarmstore-lifecycle-')
+  })
+  afterEach(async () => {
+    for (const p of spawned) if (p.exitCode === null) p.kill('SIGKILL')
+    await swarm.destroy()
+  })
+
+  it('the data-dir lock is not fooled by a reused PID, and still refuses a second daemon', async () => {
+    const d = await swarm.add()
+    await d.start()
+    const first = await lockPid(d)
+    await d.kill('SIGKILL')
+    // another process now has "the" PID: a live one with a different start time
+    const squatter = spawn('sleep', ['120'])
+    spawned.push(squatter)
+    await writeFile(
+      join(d.dataDir, 'daemon.lock'),
+      `${squatter.pid} ${Number(await startTime(first).catch(() => '1')) + 1}\n`,
+    )
+    await d.start()
+    const [pid, recorded] = (await readFile(join(d.dataDir, 'daemon.lock'), 'utf8')).trim().split(' ')
+    assert.equal(recorded, await startTime(Number(pid)), 'the lock records its owner’s start time')
+    const second = await cli([
+      'daemon',
+      '--data-dir',
+      d.dataDir,
+      '--listen',
+      `/ip4/127.0.0.1/tcp/${await freePort()}`,
+      '--api',
+      `127.0.0.1:${await freePort()}`,
+    ])
+    assert.equal(second.code, 1)
+    assert.match(second.stderr, new RegExp(`in use by another swarmstore daemon \\(pid ${pid}\\)`))
+  })
+
+  it('swarmstore stop: exits 0 once the daemon is gone, with its api file removed', async () => {
+    const d = await swarm.add()
+    await d.start()
+    const pid = await lockPid(d)
+    const r = await d.cli(['stop'])
+    assert.equal(r.code, 0, r.stderr)
+    assert.match(r.stdout, new RegExp(`stopped: daemon pid ${pid} has exited`))
+    assert.equal(running(pid), false)
+    assert.equal(existsSync(join(d.dataDir, 'api')), false, 'api file left behind')
+    assert.equal(existsSync(join(d.dataDir, 'daemon.lock')), false)
+    const again = await d.cli(['stop'])
+    assert.equal(again.code, 3, 'a stopped daemon is not running')
+    assert.match(again.stderr, /daemon not running/)
+  })
+
+  it('npm start prints the banner, and SIGTERM to npm stops the daemon (no orphan, no api file)', async () => {
+    const dir = join(swarm.root, 'npm-start')
+    await mkdir(dir, { recursive: true })
+    const npm = spawn(
+      'npm',
+      ['start', '--', '--data-dir', dir, '--api', '127.0.0.1:0', '--listen', '/ip4/0.0.0.0/tcp/0'],
+      {
+        cwd: ROOT,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    )
+    spawned.push(npm)
+    const out = output(npm)
+    await waitFor('the banner', async () => out.text().includes('  to join a swarm'), 120_000)
+    const text = out.text()
+    const pid = Number.parseInt(await readFile(join(dir, 'daemon.lock'), 'utf8'), 10)
+    const apiUrl = (await readFile(join(dir, 'api'), 'utf8')).trim()
+    const peerId = /peer id +(\S+)/.exec(text)?.[1]
+    assert.ok(peerId?.startsWith('12D3KooW'), text)
+    assert.match(text, /listening +\/ip4\/0\.0\.0\.0\/tcp\/0 \(all interfaces: /)
+    assert.ok(text.includes(`api        ${apiUrl}`), text)
+    assert.match(
+      text,
+      new RegExp(`others join with +swarmstore daemon --bootstrap /ip4/[\\d.]+/tcp/\\d+/p2p/${peerId}`),
+    )
+    assert.match(text, /a put needs W=2 daemons/)
+    npm.kill('SIGTERM')
+    await waitFor('the daemon to exit', async () => !running(pid), 30_000)
+    assert.equal(existsSync(join(dir, 'api')), false)
+  })
+
+  it('a lone node: the first put exits 8 and the hint gives a command that adds a daemon', async () => {
+    const d = await swarm.add()
+    await d.start()
+    const file = join(swarm.root, 'one')
+    await writeFile(file, randomBytes(10_000))
+    const r = await d.cli(['put', file])
+    assert.equal(r.code, 8, r.stderr)
+    const hint = r.stderr.split('\n').find((l) => l.startsWith('hint: '))
+    assert.ok(hint, r.stderr)
+    const cmd = /`(swarmstore daemon [^`]+)`/.exec(hint)?.[1]
+    assert.ok(cmd?.includes(`--bootstrap /ip4/127.0.0.1/tcp/${d.port}/p2p/${d.peerId}`), hint)
+    // the hinted command runs as printed (with a dir for the placeholder), and the put then succeeds
+    const args = cmd!
+      .split(' ')
+      .slice(1)
+      .map((a) => (a === '<another' ? join(swarm.root, 'second') : a))
+    const argv = args.filter((a) => a !== 'dir>')
+    const second = spawn(process.execPath, [BIN, ...argv], { stdio: 'ignore' })
+    spawned.push(second)
+    await waitFor(
+      'the put to succeed with two daemons',
+      async () => (await d.cli(['put', file])).code === 0,
+      60_000,
+      1000,
+    )
+    second.kill('SIGTERM')
+  })
+})
+
+describe('lifecycle: stop and start inside the restart window moves no data (4 real daemons)', function () {
+  this.timeout(300_000)
+  let swarm: TestSwarm
+  let nodes: TestDaemon[]
+  before(async () => {
+    swarm = await TestSwarm.create('swarmstore-lifecycle-window-')
+    nodes = await swarm.start(4)
+  })
+  after(async () => {
+    await swarm?.destroy()
+  })
+
+  const received = (d: TestDaemon) => counter(d, 'swarmstore_chunks_received_total')
+
+  it('peers keep a stopped node suspect (not dead) and nothing is re-replicated or moved', async () => {
+    const [a, b, c, d] = nodes as [TestDaemon, TestDaemon, TestDaemon, TestDaemon]
+    const file = join(swarm.root, 'data')
+    await writeFile(file, randomBytes(8 << 20))
+    const put = await a.cli(['put', file, '--wait', 'all'])
+    assert.equal(put.code, 0, put.stderr)
+    await waitFor(
+      'no under-replicated chunk',
+      async () => (await Promise.all(nodes.map((n) => n.status()))).every((s) => s.underReplicated === 0),
+      60_000,
+    )
+    const held = (await d.status()).chunks
+    assert.ok(held > 0, 'the stopped node must hold chunks for the test to mean anything')
+    const before = await Promise.all([a, b, c].map(received))
+    const stop = await d.cli(['stop'])
+    assert.equal(stop.code, 0, stop.stderr)
+    // SWIM's own bound here is 4–24 s (membership.test.ts); wait past it
+    await new Promise((r) => setTimeout(r, 30_000))
+    for (const n of [a, b, c]) {
+      const peers = await n.api<{ peerId: string; state: string }[]>('/v1/peers')
+      assert.equal(peers.find((p) => p.peerId === d.peerId)?.state, 'suspect', `${n.name} sees ${d.name}`)
+    }
+    assert.deepEqual(await Promise.all([a, b, c].map(received)), before, 'chunks moved while it was away')
+    await d.start()
+    await waitFor('every peer to see it alive again', async () => {
+      const views = await Promise.all(
+        [a, b, c].map((n) => n.api<{ peerId: string; state: string }[]>('/v1/peers')),
+      )
+      return views.every((v) => v.find((p) => p.peerId === d.peerId)?.state === 'alive')
+    })
+    await new Promise((r) => setTimeout(r, 5_000))
+    assert.deepEqual(await Promise.all([a, b, c].map(received)), before, 'chunks moved after it came back')
+    assert.equal(await received(d), 0, 'the restarted node was sent chunks it had')
+    assert.equal((await d.status()).chunks, held)
+  })
+})
