@@ -156,6 +156,29 @@ describe('lifecycle: first run, stop, restart (real daemons)', function () {
     )
     second.kill('SIGTERM')
   })
+
+  it('leave on a node without R other members exits 8 and the daemon keeps running', async () => {
+    const d = await swarm.add()
+    await d.start()
+    const r = await d.cli(['leave'])
+    assert.equal(r.code, 8, r.stderr)
+    assert.match(r.stderr, /leave needs R=3 other members to take this node's chunks, and the swarm has 0/)
+    assert.equal((await d.status()).ready, true, 'still serving')
+  })
+
+  it('stop --timeout on a daemon that does not answer exits 5 naming its PID', async () => {
+    const d = await swarm.add()
+    await d.start()
+    const pid = await lockPid(d)
+    d.proc!.kill('SIGSTOP')
+    try {
+      const r = await d.cli(['stop', '--timeout', '1s'])
+      assert.equal(r.code, 5, r.stderr)
+      assert.match(r.stderr, new RegExp(`pid ${pid}\\b`))
+    } finally {
+      d.proc!.kill('SIGCONT')
+    }
+  })
 })
 
 describe('lifecycle: stop and start inside the restart window moves no data (4 real daemons)', function () {
@@ -206,5 +229,63 @@ describe('lifecycle: stop and start inside the restart window moves no data (4 r
     assert.deepEqual(await Promise.all([a, b, c].map(received)), before, 'chunks moved after it came back')
     assert.equal(await received(d), 0, 'the restarted node was sent chunks it had')
     assert.equal((await d.status()).chunks, held)
+  })
+})
+
+describe('lifecycle: leave hands every chunk off before the daemon exits (5 real daemons)', function () {
+  this.timeout(300_000)
+  let swarm: TestSwarm
+  let nodes: TestDaemon[]
+  before(async () => {
+    swarm = await TestSwarm.create('swarmstore-lifecycle-leave-')
+    // the others' own healing waits 10 min: copies found right after the leave are the handoff's
+    nodes = await swarm.start(5, { extra: ['--repair-grace', '600'] })
+  })
+  after(async () => {
+    await swarm?.destroy()
+  })
+
+  it('leave --json streams the handoff; on exit every chunk has R copies on the other members', async () => {
+    const [a, , leaver] = nodes as [TestDaemon, TestDaemon, TestDaemon]
+    const file = join(swarm.root, 'data')
+    const bytes = randomBytes(12 << 20)
+    await writeFile(file, bytes)
+    const put = await a.cli(['put', file, '--wait', 'all', '--json'])
+    assert.equal(put.code, 0, put.stderr)
+    const { cid } = JSON.parse(put.stdout) as { cid: string }
+    const held = (await leaver.status()).chunks
+    assert.ok(held > 0, 'the leaver must hold chunks for the test to mean anything')
+    const pid = await lockPid(leaver)
+    const r = await leaver.cli(['leave', '--json'])
+    assert.equal(r.code, 0, r.stderr)
+    const events = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { event: string; [k: string]: unknown })
+    assert.deepEqual(events[0], { event: 'handoff', pid, chunks: held, members: 4, pass: 1 })
+    const names = events.map((e) => e.event)
+    assert.ok(names.includes('progress'), names.join())
+    assert.deepEqual(names.slice(-3), ['handed-off', 'stopping', 'stopped'])
+    assert.equal(running(pid), false)
+    assert.equal(existsSync(join(leaver.dataDir, 'api')), false)
+    const st = await a.cli(['stat', cid, '--json'])
+    assert.equal(st.code, 0, st.stderr)
+    const stat = JSON.parse(st.stdout) as {
+      chunks: { cid: string; holders: string[] }[]
+      manifests: { cid: string; holders: string[] }[]
+    }
+    for (const c of [...stat.chunks, ...stat.manifests]) {
+      assert.ok(
+        !c.holders.some((h) => leaver.peerId.endsWith(h.replace('…', ''))),
+        `${c.cid} still on the leaver`,
+      )
+      assert.ok(c.holders.length >= 3, `${c.cid}: ${c.holders.length} holders`)
+    }
+    const back = join(swarm.root, 'back')
+    assert.equal((await a.cli(['get', cid, '-o', back])).code, 0)
+    assert.deepEqual(await readFile(back), bytes)
+    // peers forget it at once (left, not suspect)
+    const peers = await a.api<{ peerId: string; state: string }[]>('/v1/peers')
+    assert.equal(peers.find((p) => p.peerId === leaver.peerId)?.state, 'left')
   })
 })

@@ -6,10 +6,12 @@ import { join } from 'node:path'
 import type { ApiContext } from './api/context.js'
 import { drainThenClose, parseCid, sendError, sendJson, UNAUTHORIZED_BODY } from './api/http.js'
 import { deleteKvKey, getKvGroups, getKvKey, kvKeySegment, putKvKey } from './api/kv.js'
+import { leaveSwarm } from './api/leave.js'
 import { putFile } from './api/put-file.js'
 import { getFile } from './api/read-file.js'
 import { stat } from './api/stat.js'
 import { writeFileTo } from './api/write-file.js'
+import type { Handoff } from './handoff.js'
 import type { KvService } from './kv/service.js'
 import type { NodeStatus } from './node-status.js'
 import type { Scrubber } from './scrubber.js'
@@ -21,8 +23,10 @@ const IN_FLIGHT_GRACE_MS = 5_000
 export interface ApiServerComponents extends Omit<ApiContext, 'chunkSize'> {
   scrubber: Pick<Scrubber, 'scrub'>
   status: Pick<NodeStatus, 'status' | 'peers' | 'id' | 'metrics'>
-  /** where `POST /v1/stop` goes */
+  /** where `POST /v1/stop` and the end of `POST /v1/leave` go */
   stopRequests: Pick<StopRequests, 'request'>
+  /** the chunk handoff of `POST /v1/leave` */
+  handoff: Pick<Handoff, 'check' | 'run'>
   /** the key-value store; absent, its routes answer 503 */
   kv?: KvService
 }
@@ -38,7 +42,7 @@ export interface ApiServerInit {
 }
 
 /** Everything a request is answered from. */
-type Api = ApiContext & Pick<ApiServerComponents, 'scrubber' | 'status' | 'kv' | 'stopRequests'>
+type Api = ApiContext & Pick<ApiServerComponents, 'scrubber' | 'status' | 'kv' | 'stopRequests' | 'handoff'>
 
 /**
  * The control API (docs/CONTROL-API.md): HTTP on loopback, bearer token, streaming bodies both
@@ -158,7 +162,8 @@ async function route(api: Api, req: IncomingMessage, res: ServerResponse, u: URL
     return sendJson(res, 200, await api.status.status())
   if (req.method === 'GET' && u.pathname === '/v1/peers') return sendJson(res, 200, await api.status.peers())
   if (req.method === 'GET' && u.pathname === '/v1/id') return sendJson(res, 200, api.status.id())
-  if (req.method === 'POST' && u.pathname === '/v1/stop') return requestStop(api, res, u)
+  if (req.method === 'POST' && u.pathname === '/v1/stop') return requestStop(api, res)
+  if (req.method === 'POST' && u.pathname === '/v1/leave') return leaveSwarm(api, req, res)
   if (req.method === 'POST' && u.pathname === '/v1/scrub')
     return sendJson(res, 200, await api.scrubber.scrub())
   if (req.method === 'GET' && u.pathname === '/metrics') {
@@ -172,16 +177,9 @@ async function route(api: Api, req: IncomingMessage, res: ServerResponse, u: URL
   })
 }
 
-/** `POST /v1/stop?mode=restart|leave`: answers 202 with our pid, then asks the owner to stop us. */
-function requestStop(api: Api, res: ServerResponse, u: URL): void {
-  const mode = u.searchParams.get('mode') ?? 'restart'
-  if (mode !== 'restart' && mode !== 'leave') {
-    sendJson(res, 400, {
-      error: { code: 'BAD_REQUEST', message: `mode must be restart or leave, not ${mode.slice(0, 40)}` },
-    })
-    return
-  }
+/** `POST /v1/stop`: answers 202 with our pid, then asks the owner to stop us (a restart). */
+function requestStop(api: Api, res: ServerResponse): void {
   // once the answer is out: the stop closes this very connection
-  res.once('finish', () => api.stopRequests.request(mode))
-  sendJson(res, 202, { pid: process.pid, mode })
+  res.once('finish', () => api.stopRequests.request('restart'))
+  sendJson(res, 202, { pid: process.pid, mode: 'restart' })
 }

@@ -11,6 +11,7 @@ import { ChunkService } from './chunk-service.js'
 import { type DaemonConfig, resolveConfig } from './config.js'
 import { Departure, type DepartureMode } from './departure.js'
 import { BadConfigError } from './errors.js'
+import { Handoff } from './handoff.js'
 import { Holders } from './holders.js'
 import { KadService } from './kad-service.js'
 import { KvNode } from './kv/kv-node.js'
@@ -147,10 +148,16 @@ export async function startDaemon(flags: Partial<Record<keyof DaemonConfig, unkn
     )
     const scrubber = new Scrubber({ store, replicas, log }, { intervalMs: config.scrubInterval * 1000 })
     const stopRequests = new StopRequests()
+    const isAdvertisedFull = (id: string) => capacity.isAdvertisedFull(id)
+    const handoff = new Handoff(
+      { store, chunks, membership, isAdvertisedFull, selfId, log },
+      { replicas: r, settings: settingsMeta },
+    )
     const api = new ApiServer(
       {
         log,
         stopRequests,
+        handoff,
         isReady,
         scrubber,
         status,
@@ -166,7 +173,7 @@ export async function startDaemon(flags: Partial<Record<keyof DaemonConfig, unkn
     // Started in this order, stopped in reverse: the departure first, the routing table saved
     // once replication has drained, the API closed before what it reads from.
     const parts: Startable[] = [kad, chunks, capacity, events, members, replicas, kv, status, scrubber, api]
-    parts.push(joiner, departure)
+    parts.push(handoff, joiner, departure)
     await startAll(parts)
     const addrs = node.getMultiaddrs().map((m) => m.toString())
     log.info({ peerId: selfId, addrs, api: api.url, swarm }, 'daemon listening')
