@@ -289,3 +289,98 @@ describe('lifecycle: leave hands every chunk off before the daemon exits (5 real
     assert.equal(peers.find((p) => p.peerId === leaver.peerId)?.state, 'left')
   })
 })
+
+describe('lifecycle: start-up and shutdown messages name the cause and what to do', function () {
+  this.timeout(180_000)
+  let swarm: TestSwarm
+  let d: TestDaemon
+  before(async () => {
+    swarm = await TestSwarm.create('swarmstore-lifecycle-msg-')
+    d = await swarm.add({ replicas: 1, writeQuorum: 1 })
+    await d.start()
+  })
+  after(async () => {
+    await swarm?.destroy()
+  })
+
+  const daemonArgs = async (listen: string, api: string) => [
+    'daemon',
+    '--data-dir',
+    join(swarm.root, `other-${await freePort()}`),
+    '--listen',
+    listen,
+    '--api',
+    api,
+  ]
+  const noStack = (text: string) => assert.doesNotMatch(text, /\n\s+at /, `a stack trace:\n${text}`)
+
+  it('a taken libp2p port: exit 1 naming --listen and the address, no libp2p internals', async () => {
+    const r = await cli(await daemonArgs(`/ip4/127.0.0.1/tcp/${d.port}`, `127.0.0.1:${await freePort()}`))
+    assert.equal(r.code, 1, r.stderr)
+    assert.match(
+      r.stderr,
+      new RegExp(`--listen /ip4/127.0.0.1/tcp/${d.port}: the port is in use .*--listen /ip4/127.0.0.1/tcp/0`),
+    )
+    assert.doesNotMatch(r.stderr, /faultTolerance|transportManager/)
+    noStack(r.stderr)
+  })
+
+  it('a taken API port: exit 1 naming --api', async () => {
+    const r = await cli(await daemonArgs(`/ip4/127.0.0.1/tcp/${await freePort()}`, `127.0.0.1:${d.apiPort}`))
+    assert.equal(r.code, 1, r.stderr)
+    assert.match(r.stderr, new RegExp(`--api 127.0.0.1:${d.apiPort}: the port is in use .*--api 127.0.0.1:0`))
+    noStack(r.stderr)
+  })
+
+  it('--listen garbage: exit 2 naming --listen, with an example', async () => {
+    const r = await cli(await daemonArgs('garbage', `127.0.0.1:${await freePort()}`))
+    assert.equal(r.code, 2, r.stderr)
+    assert.match(r.stderr, /--listen: "garbage" is not a multiaddr .*e\.g\. \/ip4\/0\.0\.0\.0\/tcp\/4001/)
+  })
+
+  it('a client that disconnects mid-put is logged as such, not as an internal error', async () => {
+    const put = spawn(process.execPath, [BIN, '--data-dir', d.dataDir, 'put', '-'], {
+      stdio: ['pipe', 'ignore', 'ignore'],
+    })
+    put.stdin!.write(randomBytes(3 << 20)) // more to come: the put stays open
+    // a chunk stored means the upload is under way; the rest of the body never comes
+    await waitFor('the daemon to store a first chunk', async () => (await d.status()).chunks > 0)
+    put.kill('SIGKILL')
+    await waitFor(
+      'the disconnect in the log',
+      async () => (await d.log()).includes('client disconnected mid-request'),
+      15_000,
+    )
+    assert.doesNotMatch(await d.log(), /"level":50/)
+    assert.equal((await d.status()).ready, true)
+  })
+
+  it('a second swarm on the same dir: exit 1 saying one runs, without touching it', async () => {
+    const dir = join(swarm.root, 'swarm')
+    const [base, apiBase] = [await freePort(), await freePort()]
+    const args = [
+      'swarm',
+      '--nodes',
+      '1',
+      '--dir',
+      dir,
+      '--base-port',
+      String(base),
+      '--api-base-port',
+      String(apiBase),
+    ]
+    const first = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+    const out = output(first)
+    try {
+      await waitFor('the first swarm', async () => out.text().includes('Ctrl-C stops them all'), 60_000)
+      const r = await cli(args)
+      assert.equal(r.code, 1, r.stderr)
+      assert.match(r.stderr, new RegExp(`a swarm already runs in ${dir}: node1 \\(pid \\d+\\)`))
+      assert.doesNotMatch(r.stdout, /daemons? running/)
+      assert.equal(first.exitCode, null, 'the first swarm still runs')
+    } finally {
+      first.kill('SIGINT')
+      await new Promise((r) => first.once('exit', r))
+    }
+  })
+})

@@ -11,6 +11,7 @@ import { putFile } from './api/put-file.js'
 import { getFile } from './api/read-file.js'
 import { stat } from './api/stat.js'
 import { writeFileTo } from './api/write-file.js'
+import { PortInUseError } from './errors.js'
 import type { Handoff } from './handoff.js'
 import type { KvService } from './kv/service.js'
 import type { NodeStatus } from './node-status.js'
@@ -70,7 +71,9 @@ export class ApiServer {
     const host = this.listen.slice(0, this.listen.lastIndexOf(':'))
     const port = Number(this.listen.slice(this.listen.lastIndexOf(':') + 1))
     await new Promise<void>((resolve, reject) => {
-      server.once('error', reject)
+      server.once('error', (err: NodeJS.ErrnoException) =>
+        reject(err.code === 'EADDRINUSE' ? new PortInUseError('--api', this.listen, `${host}:0`) : err),
+      )
       server.listen(port, host, () => resolve())
     })
     this.server = server

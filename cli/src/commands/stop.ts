@@ -1,11 +1,10 @@
 import { readFileSync } from 'node:fs'
-import { readFile } from 'node:fs/promises'
 import type { IncomingMessage } from 'node:http'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import type { Command } from 'commander'
 import type { DaemonClient } from '../client.js'
-import { resolveDataDir } from '../data-dir.js'
+import { lockHolder, resolveDataDir } from '../data-dir.js'
 import { CliError, ExitCode } from '../errors.js'
 import { printJson, printLine } from '../output.js'
 import { formatSize } from '../size.js'
@@ -144,7 +143,7 @@ async function waitGone(
   deadline: number,
   limitMs: number,
 ): Promise<void> {
-  const local = await lockHolds(resolveDataDir(dataDirFlag), pid)
+  const local = (await lockHolder(resolveDataDir(dataDirFlag))) === pid
   while (!(local ? processGone(pid) : await apiGone(client))) {
     if (Date.now() >= deadline) {
       throw new CliError(
@@ -173,12 +172,6 @@ function withLockPid(err: unknown, dataDirFlag: string | undefined): unknown {
     err.exitCode,
     `${err.message}; the daemon (pid ${pid}) still runs: \`kill ${pid}\` ends it`,
   )
-}
-
-/** Whether this machine's data dir is locked by that pid (then its process can be watched directly). */
-async function lockHolds(dataDir: string, pid: number): Promise<boolean> {
-  const text = await readFile(join(dataDir, 'daemon.lock'), 'utf8').catch(() => '')
-  return Number.parseInt(text, 10) === pid
 }
 
 function processGone(pid: number): boolean {
