@@ -129,6 +129,26 @@ describe('lifecycle: first run, stop, restart (real daemons)', function () {
     assert.equal(existsSync(join(dir, 'api')), false)
   })
 
+  it('npx swarmstore daemon: SIGTERM to npx stops the daemon too (npm runs it through sh -c)', async () => {
+    const dir = join(swarm.root, 'npx')
+    const npx = spawn(
+      'npx',
+      ['swarmstore', 'daemon', '--data-dir', dir, '--api', '127.0.0.1:0', '--listen', '/ip4/127.0.0.1/tcp/0'],
+      {
+        cwd: ROOT,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    )
+    spawned.push(npx)
+    const out = output(npx)
+    await waitFor('the banner', async () => out.text().includes('swarmstore daemon ready'), 120_000)
+    const pid = Number.parseInt(await readFile(join(dir, 'daemon.lock'), 'utf8'), 10)
+    assert.notEqual(pid, npx.pid)
+    npx.kill('SIGTERM')
+    await waitFor('the daemon to exit', async () => !running(pid), 30_000)
+    assert.equal(existsSync(join(dir, 'api')), false)
+  })
+
   it('a lone node: the first put exits 8 and the hint gives a command that adds a daemon', async () => {
     const d = await swarm.add()
     await d.start()

@@ -38,6 +38,22 @@ export function banner(d: Daemon): string {
   return `${lines.join('\n')}\n`
 }
 
+/** How often a daemon run by npm/npx looks whether its parent is still there. */
+const PARENT_CHECK_MS = 1000
+
+/**
+ * Under `npx swarmstore daemon` npm runs the bin through `sh -c`, and a SIGTERM to npm reaches
+ * only that shell, which dies without passing it on: the daemon would run on under PID 1. So a
+ * daemon started by npm (npm_command set) stops when its parent goes. Not done otherwise: a
+ * daemon started with `nohup … &` from a shell that then exits must keep running.
+ */
+function stopWithWrapper(stop: () => void): void {
+  const parent = process.ppid
+  setInterval(() => {
+    if (process.ppid !== parent) stop()
+  }, PARENT_CHECK_MS).unref()
+}
+
 /**
  * `swarmstore daemon`: starts, prints the banner, and stops cleanly on SIGINT/SIGTERM (a restart:
  * peers wait for it) or on `swarmstore stop`/`leave` through the control API. A second signal
@@ -64,6 +80,8 @@ export async function runDaemon(flags: Partial<Record<keyof DaemonConfig, unknow
     )
   }
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, () => shutdown(sig, 'restart'))
+  if (process.env.npm_command !== undefined)
+    stopWithWrapper(() => shutdown('the npm wrapper exited', 'restart'))
   d.stopRequests.onRequest((mode) =>
     shutdown(mode === 'leave' ? 'swarmstore leave' : 'swarmstore stop', mode),
   )
