@@ -35,6 +35,12 @@ async function counter(d: TestDaemon, name: string): Promise<number> {
   return sum
 }
 
+/** The key-value ranges whose group includes `member`, as `viewer` knows the ring. */
+async function rangesHeldBy(viewer: TestDaemon, member: TestDaemon): Promise<number[]> {
+  const g = await viewer.api<{ ranges: { range: number; members: string[] }[] }>('/v1/kv/groups')
+  return g.ranges.filter((r) => r.members.includes(member.peerId)).map((r) => r.range)
+}
+
 function output(p: ChildProcess): { text: () => string } {
   let text = ''
   p.stdout?.on('data', (b: Buffer) => (text += b.toString()))
@@ -229,6 +235,20 @@ describe('lifecycle: stop and start inside the restart window moves no data (4 r
     const held = (await d.status()).chunks
     assert.ok(held > 0, 'the stopped node must hold chunks for the test to mean anything')
     const before = await Promise.all([a, b, c].map(received))
+    // key-value ranges move onto every new daemon after it joins (~45 s here for 4): wait until settled
+    let rangesOfD = await rangesHeldBy(a, d)
+    await waitFor(
+      'the key-value ring to settle',
+      async () => {
+        await new Promise((r) => setTimeout(r, 5_000))
+        const now = await rangesHeldBy(a, d)
+        const same = JSON.stringify(now) === JSON.stringify(rangesOfD)
+        rangesOfD = now
+        return same
+      },
+      120_000,
+    )
+    assert.ok(rangesOfD.length > 0, 'the stopped node must be in key-value groups too')
     const stop = await d.cli(['stop'])
     assert.equal(stop.code, 0, stop.stderr)
     // SWIM's own bound here is 4–24 s (membership.test.ts); wait past it
@@ -238,6 +258,7 @@ describe('lifecycle: stop and start inside the restart window moves no data (4 r
       assert.equal(peers.find((p) => p.peerId === d.peerId)?.state, 'suspect', `${n.name} sees ${d.name}`)
     }
     assert.deepEqual(await Promise.all([a, b, c].map(received)), before, 'chunks moved while it was away')
+    assert.deepEqual(await rangesHeldBy(a, d), rangesOfD, 'key-value ranges moved off it while it was away')
     await d.start()
     await waitFor('every peer to see it alive again', async () => {
       const views = await Promise.all(
@@ -249,6 +270,7 @@ describe('lifecycle: stop and start inside the restart window moves no data (4 r
     assert.deepEqual(await Promise.all([a, b, c].map(received)), before, 'chunks moved after it came back')
     assert.equal(await received(d), 0, 'the restarted node was sent chunks it had')
     assert.equal((await d.status()).chunks, held)
+    assert.deepEqual(await rangesHeldBy(a, d), rangesOfD, 'key-value ranges moved after it came back')
   })
 })
 
