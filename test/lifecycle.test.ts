@@ -104,6 +104,24 @@ describe('lifecycle: first run, stop, restart (real daemons)', function () {
     assert.match(again.stderr, /daemon not running/)
   })
 
+  it('stop with a put in flight: the put fails cleanly (exit 1, a message), stop still exits 0 within the grace', async () => {
+    const d = await swarm.add({ replicas: 1, writeQuorum: 1 })
+    await d.start()
+    const put = spawn(process.execPath, [BIN, '--data-dir', d.dataDir, 'put', '-'], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    })
+    const out = output(put)
+    const exited = new Promise<number | null>((r) => put.once('exit', (code) => r(code)))
+    put.stdin!.write(randomBytes(3 << 20)) // the rest never comes: in flight until the daemon stops
+    await waitFor('the daemon to store a first chunk', async () => (await d.status()).chunks > 0)
+    const started = Date.now()
+    const r = await d.cli(['stop'])
+    assert.equal(r.code, 0, r.stderr)
+    assert.ok(Date.now() - started < 15_000, `stop took ${Date.now() - started} ms`)
+    assert.equal(await exited, 1, out.text())
+    assert.match(out.text(), /error: the daemon at http:\/\/127\.0\.0\.1:\d+ closed the connection/)
+  })
+
   it('npm start prints the banner, and SIGTERM to npm stops the daemon (no orphan, no api file)', async () => {
     const dir = join(swarm.root, 'npm-start')
     await mkdir(dir, { recursive: true })
