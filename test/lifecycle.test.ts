@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { type ChildProcess, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { BIN, cli, freePort, ROOT, type TestDaemon, TestSwarm, waitFor } from './support/swarm.js'
@@ -12,10 +12,12 @@ async function startTime(pid: number): Promise<string> {
   return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]!
 }
 
+/** Alive and not a zombie (exited, not yet reaped by its parent). */
 function running(pid: number): boolean {
   try {
     process.kill(pid, 0)
-    return true
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    return !stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')
   } catch {
     return false
   }
@@ -96,7 +98,7 @@ describe('lifecycle: first run, stop, restart (real daemons)', function () {
     const r = await d.cli(['stop'])
     assert.equal(r.code, 0, r.stderr)
     assert.match(r.stdout, new RegExp(`stopped: daemon pid ${pid} has exited`))
-    assert.equal(running(pid), false)
+    assert.equal(d.proc!.exitCode ?? (await d.exited), 0, 'the process had exited (0) when stop returned')
     assert.equal(existsSync(join(d.dataDir, 'api')), false, 'api file left behind')
     assert.equal(existsSync(join(d.dataDir, 'daemon.lock')), false)
     const again = await d.cli(['stop'])
@@ -322,11 +324,14 @@ describe('lifecycle: leave hands every chunk off before the daemon exits (5 real
       .trim()
       .split('\n')
       .map((l) => JSON.parse(l) as { event: string; [k: string]: unknown })
-    assert.deepEqual(events[0], { event: 'handoff', pid, chunks: held, members: 4, pass: 1 })
+    const { members, ...start } = events[0]!
+    assert.deepEqual(start, { event: 'handoff', pid, chunks: held, pass: 1 })
+    // 4 others; one may be suspect for a moment on a loaded machine, and is then not given chunks
+    assert.ok(Number(members) >= 3 && Number(members) <= 4, `members ${members}`)
     const names = events.map((e) => e.event)
     assert.ok(names.includes('progress'), names.join())
     assert.deepEqual(names.slice(-3), ['handed-off', 'stopping', 'stopped'])
-    assert.equal(running(pid), false)
+    assert.equal(leaver.proc!.exitCode ?? (await leaver.exited), 0, 'the process had exited (0)')
     assert.equal(existsSync(join(leaver.dataDir, 'api')), false)
     const st = await a.cli(['stat', cid, '--json'])
     assert.equal(st.code, 0, st.stderr)

@@ -39,13 +39,15 @@ export function registerStop(program: Command): void {
     )
     .action(async (_options: unknown, command: Command) => {
       const { client, options } = await connect(command)
+      // read before asking: a quick daemon has released its lock by the time it is watched
+      const holder = await lockHolder(resolveDataDir(options.dataDir))
       const limitMs = options.timeout ?? DEFAULT_STOP_TIMEOUT_MS
       const deadline = Date.now() + limitMs
       const { pid } = await client
         .json<{ pid: number }>('/v1/stop', { method: 'POST', deadlineMs: limitMs })
         .catch((err: unknown) => Promise.reject(withLockPid(err, options.dataDir)))
       if (!options.json) printLine(`stopping: daemon pid ${pid}`)
-      await waitGone(client, options.dataDir, pid, deadline, limitMs)
+      await waitGone(client, holder === pid, pid, deadline, limitMs)
       if (options.json) printJson({ pid, mode: 'restart' satisfies Mode, stopped: true })
       else printLine(`stopped: daemon pid ${pid} has exited`)
     })
@@ -55,13 +57,14 @@ export function registerStop(program: Command): void {
     .description('decommission the daemon: hand its chunks off until each has R copies elsewhere, then stop')
     .action(async (_options: unknown, command: Command) => {
       const { client, options } = await connect(command)
+      const holder = await lockHolder(resolveDataDir(options.dataDir))
       const limitMs = options.timeout
       const deadline = limitMs === undefined ? Number.POSITIVE_INFINITY : Date.now() + limitMs
       const response = await client
         .request('/v1/leave', { method: 'POST', ...(limitMs === undefined ? {} : { deadlineMs: limitMs }) })
         .catch((err: unknown) => Promise.reject(withLockPid(err, options.dataDir)))
       const pid = await followLeave(response.res, options.json === true, limitMs)
-      await waitGone(client, options.dataDir, pid, deadline, limitMs ?? 0)
+      await waitGone(client, holder === pid, pid, deadline, limitMs ?? 0)
       if (options.json) printJson({ event: 'stopped', pid })
       else printLine(`left: daemon pid ${pid} has exited; its chunks have R copies on other members`)
     })
@@ -138,12 +141,12 @@ function showLeaveEvent(e: LeaveEvent): void {
 /** Waits until the daemon's process is gone; exit 5 naming the PID past the deadline. */
 async function waitGone(
   client: DaemonClient,
-  dataDirFlag: string | undefined,
+  /** the daemon runs on this machine (its PID held our data dir's lock): watch the process itself */
+  local: boolean,
   pid: number,
   deadline: number,
   limitMs: number,
 ): Promise<void> {
-  const local = (await lockHolder(resolveDataDir(dataDirFlag))) === pid
   while (!(local ? processGone(pid) : await apiGone(client))) {
     if (Date.now() >= deadline) {
       throw new CliError(
@@ -174,12 +177,18 @@ function withLockPid(err: unknown, dataDirFlag: string | undefined): unknown {
   )
 }
 
+/** Gone: no such process, or a zombie (exited, not yet reaped by its parent). */
 function processGone(pid: number): boolean {
   try {
     process.kill(pid, 0)
-    return false
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'ESRCH'
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')
+  } catch {
+    return true // vanished between the two looks
   }
 }
 
