@@ -1,10 +1,13 @@
 import assert from 'node:assert/strict'
-import { type ChildProcess, spawn } from 'node:child_process'
+import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { existsSync, readFileSync } from 'node:fs'
-import { mkdir, readFile, writeFile } from 'node:fs/promises'
-import { join } from 'node:path'
+import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises'
+import { dirname, join } from 'node:path'
 import { BIN, cli, freePort, ROOT, type TestDaemon, TestSwarm, waitFor } from './support/swarm.js'
+
+/** Where a system Node older than 22 may live (Debian's nodejs is /usr/bin/node). */
+const OLD_NODES = ['/usr/bin/node', '/usr/local/bin/node']
 
 /** A process's start time (field 22 of /proc/PID/stat), as the daemon's lock records it. */
 async function startTime(pid: number): Promise<string> {
@@ -171,6 +174,44 @@ describe('lifecycle: first run, stop, restart (real daemons)', function () {
     const pid = Number.parseInt(await readFile(join(dir, 'daemon.lock'), 'utf8'), 10)
     assert.notEqual(pid, npx.pid)
     npx.kill('SIGTERM')
+    await waitFor('the daemon to exit', async () => !running(pid), 30_000)
+    assert.equal(existsSync(join(dir, 'api')), false)
+  })
+
+  it('the bin started by an older Node re-runs itself with the provisioned one, passing signals on', async function () {
+    const old = OLD_NODES.find(
+      (n) =>
+        existsSync(n) &&
+        Number(execFileSync(n, ['-p', 'process.versions.node.split(".")[0]']).toString()) < 22,
+    )
+    if (old === undefined) {
+      // CI installs Debian's nodejs (.ci/run); elsewhere a machine may simply not have one
+      if (process.env.CI)
+        assert.fail(`no Node older than 22 at ${OLD_NODES.join(', ')}: install Debian's nodejs`)
+      this.skip()
+    }
+    const bin = join(swarm.root, 'bin')
+    await mkdir(bin)
+    await symlink(BIN, join(bin, 'swarmstore'))
+    const env = { ...process.env, PATH: `${bin}:${dirname(old)}:/usr/bin:/bin` }
+    const dir = join(swarm.root, 'old-node')
+    const status = spawnSync('swarmstore', ['--data-dir', dir, 'status'], { env, encoding: 'utf8' })
+    assert.equal(status.status, 3, status.stderr) // "daemon not running": main ran, under Node 22
+    assert.match(status.stderr, /daemon not running/)
+    const wrapper = spawn(
+      'swarmstore',
+      ['daemon', '--data-dir', dir, '--api', '127.0.0.1:0', '--listen', '/ip4/127.0.0.1/tcp/0'],
+      {
+        env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    )
+    spawned.push(wrapper)
+    const out = output(wrapper)
+    await waitFor('the banner', async () => out.text().includes('swarmstore daemon ready'), 60_000)
+    const pid = Number.parseInt(await readFile(join(dir, 'daemon.lock'), 'utf8'), 10)
+    assert.notEqual(pid, wrapper.pid, 'the daemon is the re-run child')
+    wrapper.kill('SIGTERM')
     await waitFor('the daemon to exit', async () => !running(pid), 30_000)
     assert.equal(existsSync(join(dir, 'api')), false)
   })
