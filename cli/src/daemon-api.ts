@@ -28,6 +28,8 @@ export interface StatusResponse {
   writeQuorum: number
   chunkSize: number
   peers: number
+  /** live members of the swarm, this node included */
+  members: number
   chunks: number
   bytes: number
   capacity: number | null

@@ -12,6 +12,7 @@ import { registerKv } from './commands/kv.js'
 import { registerPut } from './commands/put.js'
 import { registerStat } from './commands/stat.js'
 import { registerStatus } from './commands/status.js'
+import { registerStop } from './commands/stop.js'
 import { registerSwarm } from './commands/swarm.js'
 import { ExitCode } from './errors.js'
 import { addGlobalOptions } from './options.js'
@@ -37,6 +38,7 @@ export function buildProgram(): Command {
   registerKv(program)
   registerStatus(program)
   registerDaemon(program)
+  registerStop(program)
   registerSwarm(program)
   registerInvite(program)
   registerJoin(program)

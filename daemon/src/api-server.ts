@@ -1,5 +1,5 @@
 import { timingSafeEqual } from 'node:crypto'
-import { rename, writeFile } from 'node:fs/promises'
+import { readFile, rename, unlink, writeFile } from 'node:fs/promises'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
@@ -15,19 +15,30 @@ import {
   UNAUTHORIZED_BODY,
 } from './api/http.js'
 import { deleteKvKey, getKvGroups, getKvKey, kvKeySegment, putKvKey } from './api/kv.js'
+import { leaveSwarm } from './api/leave.js'
 import { putFile } from './api/put-file.js'
 import { getFile } from './api/read-file.js'
 import { stat } from './api/stat.js'
 import { writeFileTo } from './api/write-file.js'
+import { PortInUseError } from './errors.js'
+import type { Handoff } from './handoff.js'
 import type { Invites } from './invites.js'
 import type { KvService } from './kv/service.js'
 import type { NodeStatus } from './node-status.js'
 import type { Scrubber } from './scrubber.js'
+import type { StopRequests } from './stop-requests.js'
+
+/** Requests in flight when the daemon stops get this long to finish before their connections close. */
+const IN_FLIGHT_GRACE_MS = 5_000
 
 export interface ApiServerComponents extends Omit<ApiContext, 'chunkSize' | 'replicas'> {
   scrubber: Pick<Scrubber, 'scrub'>
   status: Pick<NodeStatus, 'status' | 'peers' | 'id' | 'metrics'>
   invites: Pick<Invites, 'create'>
+  /** where `POST /v1/stop` and the end of `POST /v1/leave` go */
+  stopRequests: Pick<StopRequests, 'request'>
+  /** the chunk handoff of `POST /v1/leave` */
+  handoff: Pick<Handoff, 'check' | 'run'>
   /** the key-value store; absent, its routes answer 503 */
   kv?: KvService
 }
@@ -45,7 +56,8 @@ export interface ApiServerInit {
 }
 
 /** Everything a request is answered from. */
-type Api = ApiContext & Pick<ApiServerComponents, 'scrubber' | 'status' | 'invites' | 'kv'>
+type Api = ApiContext &
+  Pick<ApiServerComponents, 'scrubber' | 'status' | 'invites' | 'kv' | 'stopRequests' | 'handoff'>
 
 /**
  * The control API (docs/CONTROL-API.md): HTTP on loopback, bearer token, streaming bodies both
@@ -73,7 +85,9 @@ export class ApiServer {
     const host = this.listen.slice(0, this.listen.lastIndexOf(':'))
     const port = Number(this.listen.slice(this.listen.lastIndexOf(':') + 1))
     await new Promise<void>((resolve, reject) => {
-      server.once('error', reject)
+      server.once('error', (err: NodeJS.ErrnoException) =>
+        reject(err.code === 'EADDRINUSE' ? new PortInUseError('--api', this.listen, `${host}:0`) : err),
+      )
       server.listen(port, host, () => resolve())
     })
     this.server = server
@@ -87,12 +101,24 @@ export class ApiServer {
     }
   }
 
+  /**
+   * Stops taking requests, gives those in flight IN_FLIGHT_GRACE_MS to finish (then closes their
+   * connections: the client sees the connection drop), and removes the api file if it is ours.
+   */
   async stop(): Promise<void> {
     const server = this.server
     if (server === undefined) return
+    this.server = undefined
+    const apiFile = join(this.dataDir, 'api')
+    if ((await readFile(apiFile, 'utf8').catch(() => '')).trim() === this.url)
+      await unlink(apiFile).catch(() => {})
     await new Promise<void>((resolve) => {
-      server.close(() => resolve())
-      server.closeAllConnections()
+      const force = setTimeout(() => server.closeAllConnections(), IN_FLIGHT_GRACE_MS)
+      server.close(() => {
+        clearTimeout(force)
+        resolve()
+      })
+      server.closeIdleConnections()
     })
   }
 }
@@ -180,6 +206,8 @@ async function route(api: Api, req: IncomingMessage, res: ServerResponse, u: URL
     const expires = intParam(u, 'expires')
     return sendJson(res, 200, await api.invites.create(expires ? Date.now() + expires : undefined)) // io-edge
   }
+  if (req.method === 'POST' && u.pathname === '/v1/stop') return requestStop(api, res)
+  if (req.method === 'POST' && u.pathname === '/v1/leave') return leaveSwarm(api, req, res)
   if (req.method === 'POST' && u.pathname === '/v1/scrub')
     return sendJson(res, 200, await api.scrubber.scrub())
   if (req.method === 'GET' && u.pathname === '/metrics') {
@@ -191,4 +219,11 @@ async function route(api: Api, req: IncomingMessage, res: ServerResponse, u: URL
   return sendJson(res, 404, {
     error: { code: 'BAD_REQUEST', message: `no endpoint ${req.method} ${u.pathname}` },
   })
+}
+
+/** `POST /v1/stop`: answers 202 with our pid, then asks the owner to stop us (a restart). */
+function requestStop(api: Api, res: ServerResponse): void {
+  // once the answer is out: the stop closes this very connection
+  res.once('finish', () => api.stopRequests.request('restart'))
+  sendJson(res, 202, { pid: process.pid, mode: 'restart' })
 }

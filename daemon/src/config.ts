@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import { homedir } from 'node:os'
 import { join } from 'node:path'
+import { multiaddr } from '@multiformats/multiaddr'
 import { assertSwarmName, DEFAULT_SWARM } from '@swarmstore/wire'
 import { BadConfigError } from './errors.js'
 
@@ -88,6 +89,23 @@ function fromEnv(env: NodeJS.ProcessEnv): Partial<DaemonConfig> {
   return out as Partial<DaemonConfig>
 }
 
+const MULTIADDR_EXAMPLE: Record<string, string> = {
+  listen: '/ip4/0.0.0.0/tcp/4001',
+  announce: '/ip4/203.0.113.7/tcp/4001',
+  bootstrap: '/ip4/192.0.2.10/tcp/4001/p2p/12D3KooW… (from `swarmstore id` on that node)',
+}
+
+/** A list entry that does not parse as a multiaddr is refused here, before libp2p sees it. */
+function checkMultiaddr(ma: string, what: string, key: string): void {
+  try {
+    multiaddr(ma)
+  } catch (err) {
+    throw new BadConfigError(
+      `${what}: ${JSON.stringify(ma)} is not a multiaddr (${(err as Error).message}); e.g. ${MULTIADDR_EXAMPLE[key]}`,
+    )
+  }
+}
+
 function intIn(v: unknown, what: string, min: number, max: number): number {
   const n = typeof v === 'string' ? Number(v) : v
   if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max) {
@@ -100,7 +118,9 @@ function normalise(raw: Record<string, unknown>, source: string): Partial<Daemon
   const out: Partial<DaemonConfig> = {}
   for (const [k, v] of Object.entries(raw)) {
     if (v === undefined) continue
-    const what = `${source}: ${k}`
+    // a flag is named as it is typed, so the message points at the word on the command line
+    const what =
+      source === 'flag' ? `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}` : `${source}: ${k}`
     switch (k) {
       case 'dataDir':
       case 'api':
@@ -133,6 +153,7 @@ function normalise(raw: Record<string, unknown>, source: string): Partial<Daemon
         if (!Array.isArray(v) || !v.every((s) => typeof s === 'string')) {
           throw new BadConfigError(`${what} must be a list of multiaddrs`)
         }
+        for (const ma of v) checkMultiaddr(ma, what, k)
         out[k] = v as string[]
         break
       case 'replicas':

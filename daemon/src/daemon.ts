@@ -10,8 +10,9 @@ import { BootstrapProbe } from './bootstrap-probe.js'
 import { CapacityAdvertiser, freeCapacity } from './capacity-advertiser.js'
 import { ChunkService } from './chunk-service.js'
 import { type DaemonConfig, resolveConfig } from './config.js'
+import { Departure, type DepartureMode } from './departure.js'
 import { BadConfigError } from './errors.js'
-import { GracefulLeave } from './graceful-leave.js'
+import { Handoff } from './handoff.js'
 import { Holders } from './holders.js'
 import { Invites } from './invites.js'
 import { KadService } from './kad-service.js'
@@ -28,18 +29,31 @@ import { PeerRpc } from './peer-rpc.js'
 import { ReplicaAdapter } from './replica-adapter.js'
 import { openResources } from './resources.js'
 import { Scrubber } from './scrubber.js'
+import { StopRequests } from './stop-requests.js'
 import { SwarmJoiner } from './swarm-joiner.js'
 
 export interface Daemon {
   readonly config: DaemonConfig
   readonly node: Libp2p
   readonly apiUrl: string
-  stop(): Promise<void>
+  /** asks made through the control API to stop (runDaemon acts on them) */
+  readonly stopRequests: StopRequests
+  /** Stops every part and closes the node; `restart` (default) or `leave` says how peers see it go. */
+  stop(mode?: DepartureMode): Promise<void>
 }
 
 const DAEMON_VERSION = '0.1.0'
 /** Anti-entropy (range-summary sessions with the nearest members) runs this often. */
 const AUDIT_INTERVAL_MS = 60_000
+
+/** The first call's promise, for every call: a stop runs once however often it is asked for. */
+function once<A extends unknown[]>(f: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
+  let running: Promise<void> | undefined
+  return (...args) => {
+    running ??= f(...args)
+    return running
+  }
+}
 
 /** Strip `/p2p/<id>`: contacts carry the id separately. */
 function dialAddr(ma: string): string {
@@ -126,14 +140,10 @@ export async function startDaemon(flags: Partial<Record<keyof DaemonConfig, unkn
     )
     const stopping = new AbortController()
     const peerCache = new PeerCache({ dataDir })
-    const probe = new BootstrapProbe(
-      { node },
-      { bootstraps: config.bootstrap, swarmKeyPath: config.swarmKey },
-    )
-    const explainFailure = () => probe.explain()
-    const joiner = new SwarmJoiner(
-      { routing, membership, peerCache, log, stopping: stopping.signal, selfId, explainFailure },
-      { bootstraps },
+    const joiner = swarmJoiner(
+      { node, routing, membership, peerCache, log, stopping: stopping.signal, selfId },
+      config,
+      bootstraps,
     )
     const isReady = () => joiner.ready
     const joinProblem = () => joiner.problem
@@ -145,9 +155,17 @@ export async function startDaemon(flags: Partial<Record<keyof DaemonConfig, unkn
     )
     const invites = new Invites({ status }, { swarm, replicas: r, writeQuorum, chunkSize, swarmKey })
     const scrubber = new Scrubber({ store, replicas, log }, { intervalMs: config.scrubInterval * 1000 })
+    const stopRequests = new StopRequests()
+    const isAdvertisedFull = (id: string) => capacity.isAdvertisedFull(id)
+    const handoff = new Handoff(
+      { store, chunks, membership, isAdvertisedFull, selfId, log },
+      { replicas: r, settings: settingsMeta },
+    )
     const api = new ApiServer(
       {
         log,
+        stopRequests,
+        handoff,
         isReady,
         scrubber,
         status,
@@ -162,12 +180,12 @@ export async function startDaemon(flags: Partial<Record<keyof DaemonConfig, unkn
       { listen: config.api, dataDir, token, chunkSize, replicas: r },
     )
     const metricsServer = new MetricsServer({ status }, { listen: config.metricsListen })
-    const leave = new GracefulLeave({ membership, replicas, log })
-    // Started in this order, stopped in reverse: a graceful leave first, the routing table saved
+    const departure = new Departure({ membership, replicas, log })
+    // Started in this order, stopped in reverse: the departure first, the routing table saved
     // once replication has drained, the API closed before what it reads from.
-    const parts = [
+    const parts: Startable[] = [
       ...[kad, chunks, capacity, events, members, replicas, kv, status, invites, scrubber],
-      ...[api, metricsServer, joiner, leave],
+      ...[api, metricsServer, handoff, joiner, departure],
     ]
     await startAll(parts)
     const addrs = node.getMultiaddrs().map((m) => m.toString())
@@ -176,48 +194,44 @@ export async function startDaemon(flags: Partial<Record<keyof DaemonConfig, unkn
       'daemon listening',
     )
 
-    return { config, node, apiUrl: api.url, stop: stopOnce(parts, stopping, close, log) }
+    const stop = stopOnce(parts, departure, stopping, close, log)
+    return { config, node, apiUrl: api.url, stopRequests, stop }
   } catch (err) {
     await close()
     throw err
   }
 }
 
-/** The daemon's stop: the parts in reverse, then the resources; called again, the same promise. */
+/** Joins through `bootstraps`; a join that fails is explained by probing them (a swarm key differs?). */
+function swarmJoiner(
+  c: Omit<ConstructorParameters<typeof SwarmJoiner>[0], 'explainFailure'> & { node: Libp2p },
+  config: DaemonConfig,
+  bootstraps: Contact[],
+): SwarmJoiner {
+  const probe = new BootstrapProbe(
+    { node: c.node },
+    { bootstraps: config.bootstrap, swarmKeyPath: config.swarmKey },
+  )
+  return new SwarmJoiner({ ...c, explainFailure: () => probe.explain() }, { bootstraps })
+}
+
+/**
+ * The daemon's stop, run once however often it is asked for: the departure told how peers see it go
+ * (`restart` by default, or `leave`), the parts in reverse, then the resources.
+ */
 function stopOnce(
   parts: Startable[],
+  departure: Departure,
   stopping: AbortController,
   close: () => Promise<void>,
   log: Logger,
-): () => Promise<void> {
-  let stopped: Promise<void> | undefined
-  return () => {
-    stopped ??= (async () => {
-      stopping.abort() // no join retried from here on
-      await stopAll(parts)
-      await close()
-      log.info('stopped')
-      log.flush()
-    })()
-    return stopped
-  }
-}
-
-/** `swarmstore daemon`: starts, and stops cleanly on SIGINT/SIGTERM. */
-export async function runDaemon(flags: Partial<Record<keyof DaemonConfig, unknown>> = {}): Promise<Daemon> {
-  const d = await startDaemon(flags)
-  let signals = 0
-  const onSignal = (sig: NodeJS.Signals) => {
-    if (++signals > 1) process.exit(130) // a second Ctrl-C: do not wait
-    d.stop().then(
-      () => process.exit(0),
-      (err) => {
-        console.error(`error while stopping after ${sig}: ${(err as Error).message}`)
-        process.exit(1)
-      },
-    )
-  }
-  process.on('SIGINT', onSignal)
-  process.on('SIGTERM', onSignal)
-  return d
+): (mode?: DepartureMode) => Promise<void> {
+  return once(async (mode: DepartureMode = 'restart') => {
+    departure.prepare(mode)
+    stopping.abort() // no join retried from here on
+    await stopAll(parts)
+    await close()
+    log.info('stopped')
+    log.flush()
+  })
 }

@@ -17,6 +17,17 @@ export class DataDirLockedError extends SwarmstoreError {
   }
 }
 
+/** A port the daemon was told to listen on is taken; the message names the option and what to do. */
+export class PortInUseError extends SwarmstoreError {
+  constructor(option: '--listen' | '--api', address: string, example: string) {
+    super(
+      'PORT_IN_USE',
+      `${option} ${address}: the port is in use (another swarmstore daemon, or another program); ` +
+        `give another one, e.g. ${option} ${example} (port 0 = any free one)`,
+    )
+  }
+}
+
 /** A peer runs the same swarm with different swarm-wide settings. */
 export class SettingsMismatchError extends SwarmstoreError {
   constructor(message: string) {

@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { ChunkStore } from '@swarmstore/storage'
 import type { Libp2p } from 'libp2p'
 import type { DaemonConfig } from './config.js'
-import { BadConfigError } from './errors.js'
+import { BadConfigError, PortInUseError } from './errors.js'
 import { loadOrCreateIdentity, loadOrCreateToken } from './identity.js'
 import { createNode } from './libp2p-node.js'
 import { lockDataDir } from './lock.js'
@@ -45,7 +45,7 @@ export async function openResources(config: DaemonConfig): Promise<Resources> {
       listen: config.listen,
       announce: config.announce,
       ...(swarmKey ? { swarmKey } : {}),
-    })
+    }).catch((err: unknown) => Promise.reject(listenError(err)))
     opened.push(async () => {
       await node.stop()
     })
@@ -54,6 +54,19 @@ export async function openResources(config: DaemonConfig): Promise<Resources> {
     await close()
     throw err
   }
+}
+
+/**
+ * libp2p reports a taken port as one long message with each address's stack; the user needs the
+ * address and the option. Anything else passes through.
+ */
+function listenError(err: unknown): unknown {
+  const m = /(\/ip[46]\/[^\s:]+(?:\/[^\s:]+)*): Error: listen EADDRINUSE/.exec(
+    String((err as Error)?.message),
+  )
+  if (m === null) return err
+  const addr = m[1]!
+  return new PortInUseError('--listen', addr, addr.replace(/\/tcp\/\d+/, '/tcp/0'))
 }
 
 async function readSwarmKey(config: DaemonConfig): Promise<Uint8Array | undefined> {

@@ -24,7 +24,7 @@ describe('daemon config', () => {
   })
   it('names the source of a bad value', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'cfg-'))
-    await assert.rejects(resolveConfig({ dataDir: dir, replicas: 0 }, {}), /flag: replicas/)
+    await assert.rejects(resolveConfig({ dataDir: dir, replicas: 0 }, {}), /--replicas must be an integer/)
     await assert.rejects(
       resolveConfig({ dataDir: dir }, { SWARMSTORE_REPLICAS: 'x' }),
       /environment: replicas/,

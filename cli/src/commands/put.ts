@@ -1,7 +1,8 @@
 import type { IncomingMessage } from 'node:http'
 import type { Readable } from 'node:stream'
 import { type Command, Option } from 'commander'
-import { readBody } from '../client.js'
+import { type DaemonClient, readBody } from '../client.js'
+import type { StatusResponse } from '../daemon-api.js'
 import { CliError, ExitCode } from '../errors.js'
 import { openInputFile } from '../input-file.js'
 import { CLIENT_TIMEOUT_GRACE_MS } from '../options.js'
@@ -37,13 +38,18 @@ export function registerPut(program: Command): void {
       const { client, options: global } = await connect(command)
       const progress = startProgress({ label: 'put', total: input.size, enabled: !global.json })
       try {
-        const response = await client.request('/v1/files', {
-          method: 'POST',
-          query: { wait: options.wait, pin: options.pin === true, timeout: global.timeout },
-          body: input.stream,
-          onUploadProgress: (bytes) => progress.update(bytes),
-          idleTimeoutMs: global.timeout === undefined ? undefined : global.timeout + CLIENT_TIMEOUT_GRACE_MS,
-        })
+        const response = await client
+          .request('/v1/files', {
+            method: 'POST',
+            query: { wait: options.wait, pin: options.pin === true, timeout: global.timeout },
+            body: input.stream,
+            onUploadProgress: (bytes) => progress.update(bytes),
+            idleTimeoutMs:
+              global.timeout === undefined ? undefined : global.timeout + CLIENT_TIMEOUT_GRACE_MS,
+          })
+          .catch(async (err: unknown) => {
+            throw await withLoneNodeHint(err, client)
+          })
         const result = await readResult(response.res)
         progress.stop()
         if (global.json) printJson(result)
@@ -53,6 +59,24 @@ export function registerPut(program: Command): void {
         input.stream.destroy()
       }
     })
+}
+
+/**
+ * A put that found fewer daemons than W: when the node has fewer peers than W needs, the hint
+ * says how to give it some (or how to run alone), with this node's own address filled in.
+ */
+async function withLoneNodeHint(err: unknown, client: DaemonClient): Promise<unknown> {
+  if (!(err instanceof CliError) || err.code !== 'INSUFFICIENT_REPLICAS') return err
+  const status = await client.json<StatusResponse>('/v1/status', { deadlineMs: 5000 }).catch(() => undefined)
+  // an older daemon (or anything else on the port) may not say: then the daemon's words stand alone
+  if (typeof status?.members !== 'number' || typeof status.writeQuorum !== 'number') return err
+  if (status.members >= status.writeQuorum) return err
+  const addr = status.listenAddrs?.[0] ?? '<address from `swarmstore id`>'
+  const hint =
+    `this swarm has ${status.members} daemon(s) and a put needs W=${status.writeQuorum}: start another with ` +
+    `\`swarmstore daemon --data-dir <another dir> --listen /ip4/0.0.0.0/tcp/0 --api 127.0.0.1:0 --bootstrap ${addr}\`` +
+    ' (or restart this one with `--replicas 1 --write-quorum 1` to keep one copy)'
+  return new CliError(err.code, err.exitCode, err.message, { hint, cause: err, details: err.details })
 }
 
 async function openInput(file: string): Promise<{ stream: Readable; size: number | undefined }> {

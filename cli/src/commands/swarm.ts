@@ -9,6 +9,7 @@ import type { Command } from 'commander'
 import { DaemonClient } from '../client.js'
 import { resolveConnection } from '../connection.js'
 import type { IdResponse } from '../daemon-api.js'
+import { lockHolder } from '../data-dir.js'
 import { CliError, ExitCode } from '../errors.js'
 import { globalOptions, nonNegativeIntArg, positiveIntArg } from '../options.js'
 import { printJson, printLine } from '../output.js'
@@ -112,6 +113,7 @@ async function runSwarm(options: SwarmOptions, startTimeout: number, events: Eve
   const handled: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP']
   for (const signal of handled) process.on(signal, onSignal)
 
+  await refuseRunningSwarm(options)
   try {
     const first = await startNode(options, 1, [])
     nodes.push(first)
@@ -147,6 +149,22 @@ async function runSwarm(options: SwarmOptions, startTimeout: number, events: Eve
   // Stopped on request: success. Every daemon gone by itself: that is worth a non-zero status.
   events?.({ event: 'stopped', requested: stopping })
   return stopping ? ExitCode.OK : ExitCode.ERROR
+}
+
+/** A second `swarm` on the same dir would find every node's data dir locked: say so before starting any. */
+async function refuseRunningSwarm(options: SwarmOptions): Promise<void> {
+  for (let i = 1; i <= options.nodes; i++) {
+    const dir = join(options.dir, `node${i}`)
+    const pid = await lockHolder(dir)
+    if (pid === undefined) continue
+    throw new CliError(
+      'SWARM_RUNNING',
+      ExitCode.ERROR,
+      `a swarm already runs in ${options.dir}: node${i} (pid ${pid}) holds ${dir}. Stop it first ` +
+        `(Ctrl-C where it runs, or \`swarmstore --data-dir ${dir} stop\` for each node), or start this one ` +
+        'with another --dir, --base-port and --api-base-port',
+    )
+  }
 }
 
 async function startNode(options: SwarmOptions, index: number, bootstrap: string[]): Promise<Node> {
@@ -187,6 +205,9 @@ async function waitUntilServing(node: Node, timeoutMs: number, events: Events): 
       throw await startFailure(node, `exited (${node.child.signalCode ?? `code ${node.child.exitCode}`})`)
     }
     try {
+      // only our child counts: a daemon of another run answering on the same port is not it
+      if ((await lockHolder(node.dir)) !== node.child.pid)
+        throw new Error('the data dir is not locked by it yet')
       // no environment: the node's own token file, even when SWARMSTORE_TOKEN is set for another daemon
       const client = new DaemonClient(await resolveConnection({ dataDir: node.dir }, {}))
       const id = await client.json<IdResponse>('/v1/id', { deadlineMs: 2000 })
@@ -229,7 +250,7 @@ function printSummary(options: SwarmOptions, nodes: Node[]): void {
     node.name,
     node.dir,
     node.api,
-    `npx swarmstore --data-dir ${node.dir} status`,
+    `swarmstore --data-dir ${node.dir} status`,
   ])
   for (const line of formatTable([['node', 'data dir', 'api', 'use it with'], ...rows])) printLine(line)
 }

@@ -43,12 +43,25 @@ export function sendError(res: ServerResponse, err: unknown, log: Logger): void 
   const e = err as Error
   const code = errorCode(err)
   const status = STATUS[code] ?? 500
+  if (clientWentAway(res, err)) {
+    // the client's choice (Ctrl-C, a killed script), not our fault: nothing to answer, no alarm
+    log.info({ reason: e?.message }, 'client disconnected mid-request')
+    res.destroy()
+    return
+  }
   if (status === 500) log.error({ err }, 'internal error in control API')
   if (res.headersSent) {
     res.destroy(e)
     return
   }
   sendJson(res, status, { error: { code: publicCode(code), message: e.message } })
+}
+
+/** Whether the request failed because its client closed the connection before the answer. */
+function clientWentAway(res: ServerResponse, err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code
+  const reset = code === 'ECONNRESET' || code === 'ERR_STREAM_PREMATURE_CLOSE' || code === 'EPIPE'
+  return reset && (res.req.destroyed || res.socket === null || res.socket.destroyed)
 }
 
 /** An error's code as the API knows it (a key of STATUS), INTERNAL for anything else. */

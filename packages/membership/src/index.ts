@@ -4,6 +4,7 @@
  * request/response network. See README.md for the protocol, the LAN profile and the invariants.
  */
 
+export * from './away.js'
 export * from './broadcast-queue.js'
 export * from './config.js'
 export * from './errors.js'

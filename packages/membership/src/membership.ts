@@ -16,6 +16,7 @@
  *   gets a chance to refute (memberlist mergeState).
  */
 import type { Clock, Random, TimerHandle } from '@swarmstore/core'
+import { AWAY_SETTING, awayMsOf, MAX_AWAY_MS } from './away.js'
 import { BroadcastQueue } from './broadcast-queue.js'
 import {
   LAN_PROFILE,
@@ -200,6 +201,30 @@ export class Membership {
     this.self.state = 'left'
     this.self.from = this.id
     this.self.since = this.clock.now()
+    await this.announceAndStop()
+  }
+
+  /**
+   * Announces a temporary absence (a restart, an upgrade), pushed and gossiped like a leave, then
+   * stops: our record stays alive, with `settings.awayMs` (AWAY_SETTING). A member that then
+   * fails our probes keeps us suspect for awayMs instead of its usual suspicion timeout, so
+   * nothing treats us as gone while we restart; after awayMs we are declared dead as usual. The
+   * restarted member's new epoch (without the setting) ends the suspicion at once.
+   */
+  async pause(awayMs: number): Promise<void> {
+    if (!this.running) return
+    this.leaving = true // claims about us from here on are not refuted: we are going
+    const away = Math.max(0, Math.min(Math.round(awayMs), MAX_AWAY_MS))
+    this.self.meta = {
+      ...this.self.meta,
+      settings: { ...this.self.meta.settings, [AWAY_SETTING]: String(away) },
+    }
+    this.self.incarnation = { epoch: this.self.incarnation.epoch, counter: this.self.incarnation.counter + 1 }
+    await this.announceAndStop()
+  }
+
+  /** Pushes our record to a few members directly (and gossip), waits for them or leaveTimeoutMs, stops. */
+  private async announceAndStop(): Promise<void> {
     const record = this.recordOf(this.self)
     this.queue.enqueue(record)
     const targets = this.live.pick(this.timings.leaveFanout, this.random)
@@ -612,8 +637,14 @@ export class Membership {
     // Expect suspicionMult − 2 independent confirmations, if there are enough members to give them.
     let k = this.timings.suspicionMult - 2
     if (n - 2 < k) k = 0
-    const min = this.health.scale(suspicionTimeoutMs(this.timings, n))
-    const max = min * this.timings.suspicionMaxTimeoutMult
+    let min = this.health.scale(suspicionTimeoutMs(this.timings, n))
+    let max = min * this.timings.suspicionMaxTimeoutMult
+    const away = awayMsOf(m.meta)
+    if (away > 0) {
+      // it said it would be back: wait that long whatever others confirm
+      k = 0
+      min = max = Math.max(min, away)
+    }
     const inc = m.incarnation
     m.suspicion = new Suspicion(this.clock, from, k, min, max, () => this.suspicionExpired(m.id, inc))
   }

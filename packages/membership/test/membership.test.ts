@@ -174,6 +174,39 @@ describe('Membership (unit, manual clock)', () => {
     })
   })
 
+  it('a pause keeps the member suspect (never dead) for the time it announced; its restart clears it', async () => {
+    const { clock, net, nodes } = await cluster(4)
+    const types: string[] = []
+    nodes[0]!.onEvent((e) => e.member.id === 'n3' && types.push(e.type))
+    const pausing = nodes[3]!.pause(120_000)
+    await clock.advance(3000)
+    await pausing
+    net.down.add('n3')
+    assert.equal(nodes[3]!.isRunning, false)
+    await clock.advance(100_000) // far past the usual bound (16 s, above)
+    for (const m of nodes.slice(0, 3)) assert.equal(stateOf(m, 'n3'), 'suspect', `${m.id}`)
+    net.down.delete('n3')
+    const reborn = net.add('n3', { epoch: 2 })
+    reborn.start()
+    await reborn.join(['n1'])
+    await clock.advance(3000)
+    for (const m of nodes.slice(0, 3)) assert.equal(stateOf(m, 'n3'), 'alive', `${m.id}`)
+    assert.deepEqual(types.slice(0, 3), ['updated', 'suspect', 'alive'])
+    assert.ok(!types.includes('dead'), types.join())
+  })
+
+  it('a paused member that does not come back is declared dead once its announced absence is over', async () => {
+    const { clock, net, nodes } = await cluster(4)
+    const pausing = nodes[3]!.pause(30_000)
+    await clock.advance(3000)
+    await pausing
+    net.down.add('n3')
+    await clock.advance(25_000)
+    assert.equal(stateOf(nodes[0]!, 'n3'), 'suspect')
+    await clock.advance(20_000)
+    for (const m of nodes.slice(0, 3)) assert.equal(stateOf(m, 'n3'), 'dead', `${m.id}`)
+  })
+
   it('metadata changes reach everyone as updated events', async () => {
     const { clock, nodes } = await cluster(4)
     const updated: string[] = []
