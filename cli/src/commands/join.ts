@@ -1,5 +1,6 @@
 import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import type { InviteToken } from '@swarmstore/daemon/invite-token'
 import type { Command } from 'commander'
 import { resolveDataDir } from '../data-dir.js'
 import { CliError, ExitCode } from '../errors.js'
@@ -12,17 +13,6 @@ interface JoinOptions {
   listen?: string[]
   announce?: string[]
   capacity?: number
-}
-
-/** The invite's fields as `invite-token.ts` defines them (imported lazily, with the daemon). */
-interface Invite {
-  swarm: string
-  bootstrap: string[]
-  replicas: number
-  writeQuorum: number
-  chunkSize: number
-  swarmKey?: string
-  expiresAt?: string
 }
 
 export function registerJoin(program: Command): void {
@@ -44,7 +34,7 @@ export function registerJoin(program: Command): void {
     .action(async (token: string, options: JoinOptions, command: Command) => {
       const global = globalOptions(command)
       const { decodeInvite } = await import('@swarmstore/daemon/invite-token')
-      let invite: Invite
+      let invite: InviteToken
       try {
         invite = decodeInvite(token, Date.now())
       } catch (err) {
@@ -73,7 +63,7 @@ export function registerJoin(program: Command): void {
 }
 
 /** Merges the invite (and the options given) into `<dataDir>/config.json`; returns its path. */
-async function writeJoinConfig(dataDir: string, invite: Invite, options: JoinOptions): Promise<string> {
+async function writeJoinConfig(dataDir: string, invite: InviteToken, options: JoinOptions): Promise<string> {
   await mkdir(dataDir, { recursive: true, mode: 0o700 })
   const file = join(dataDir, 'config.json')
   const config = { ...(await readConfig(file)) }
