@@ -42,8 +42,6 @@ export class KvEngine {
   private readonly proposer: KvProposer
   private readonly mover: RangeMover
   private readonly sweeper = new TombstoneSweeper()
-  /** tombstones this node's sweeps had every member forget */
-  private purgedCount = 0
   private readonly ops = new Map<number, (a: KvAnswer) => void>()
   private readonly moves = new Map<number, (o: MoveOutcome) => void>()
   private nextOp = 1
@@ -100,10 +98,6 @@ export class KvEngine {
     return true
   }
 
-  get purged(): number {
-    return this.purgedCount
-  }
-
   moving(range: number): boolean {
     return this.mover.moving(range)
   }
@@ -151,8 +145,7 @@ export class KvEngine {
 
   private executeSweeper(a: SweeperAction): void {
     if (a.type === 'send') this.deliver(a.to, a.msg, (reply) => this.sweeper.replied(a.id, reply, now()))
-    else if (a.type === 'done') this.purgedCount += a.purged
-    else {
+    else if (a.type === 'settle') {
       const target = { range: a.range, config: a.config }
       this.proposer.submit(this.nextOp++, { t: 'get', key: a.key }, target, now(), { fullRound: true })
     }

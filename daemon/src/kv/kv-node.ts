@@ -1,7 +1,6 @@
 import { peerIdFromString } from '@libp2p/peer-id'
 import { type Contact, contactFromPeerId, keyForKvName } from '@swarmstore/core'
 import {
-  EFFECT_LOG_LENGTH,
   entryBytes,
   type GroupConfig,
   type KvAnswer,
@@ -9,7 +8,7 @@ import {
   KvRangeFullError,
   type KvReply,
   type KvRequest,
-  type KvState,
+  maxEntryBytes,
   parseConfig,
   parseKvReply,
   RANGE_COUNT,
@@ -334,7 +333,7 @@ export class KvNode implements KvService {
     const kv = this.acceptor.kv
     const current = kv.record(range, key)?.accepted?.state
     const before = kv.rangeBytes(range)
-    const after = before - entryBytes(key, current) + entryBytes(key, fullEntry(value))
+    const after = before - entryBytes(key, current) + maxEntryBytes(key, value)
     const budget = maxFrameBytes(this.rpc.chunkSize) - SNAPSHOT_MARGIN_BYTES
     return after > budget && after > before ? new KvRangeFullError(range, after, budget) : undefined
   }
@@ -348,15 +347,6 @@ function parseForwardReply(r: unknown): KvAnswer | { redirect: GroupConfig } | u
     return config && { redirect: config }
   }
   return parseAnswer(o.a)
-}
-
-/** A value's entry with a full effect log (tags of the longest kind): the most it can weigh. */
-function fullEntry(value: Uint8Array): KvState {
-  const effects = Array.from({ length: EFFECT_LOG_LENGTH }, (_, i) => ({
-    version: i + 1,
-    by: 'x'.repeat(96),
-  }))
-  return { version: EFFECT_LOG_LENGTH, value, effects }
 }
 
 function* ranges(): IterableIterator<number> {

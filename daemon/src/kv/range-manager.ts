@@ -37,7 +37,7 @@ const SIZES_EVERY_MS = 5_000
  * Ranges this node coordinates are swept for tombstones this often: one is purged on the second
  * sweep that finds it at every member, so 10–20 s after every member stored it.
  */
-export const SWEEP_EVERY_MS = 10_000
+const SWEEP_EVERY_MS = 10_000
 /** Sweeps started per round at most (each lists a range at every member). */
 const MAX_SWEEPS = 256
 /** A range whose move failed is tried again after this. */
@@ -157,12 +157,10 @@ export class RangeManager {
       if (this.c.engine.movesUnderWay >= MAX_CONCURRENT_MOVES) continue
       if ((this.retryAt.get(s.range) ?? 0) > now) continue
       if ((this.c.ring.get(s.range)?.epoch ?? 0) > s.config.epoch) continue // behind: caught up first
-      const coordinator = s.config.members.find((m) => live.has(m))
+      const coordinator = coordinatorOf(s.config, live) === this.selfId
       const target = this.targetOf(s.range, candidates)
-      if (this.stuck(s.range, s.frozen, coordinator === this.selfId, now))
-        this.move(s.range, s.config, target)
-      else if (coordinator === this.selfId && !sameMembers(target, s.config.members))
-        this.move(s.range, s.config, target)
+      if (this.stuck(s.range, s.frozen, coordinator, now)) this.move(s.range, s.config, target)
+      else if (coordinator && !sameMembers(target, s.config.members)) this.move(s.range, s.config, target)
     }
   }
 
@@ -188,7 +186,7 @@ export class RangeManager {
     let started = 0
     for (const s of kv.served()) {
       if (started >= MAX_SWEEPS) break
-      if (s.frozen || s.config.members.find((m) => live.has(m)) !== this.selfId) continue
+      if (s.frozen || coordinatorOf(s.config, live) !== this.selfId) continue
       if (kv.tombstones(s.range) > 0 && this.c.engine.sweep(s.range, s.config)) started++
     }
   }
@@ -289,6 +287,11 @@ export class RangeManager {
     else if (o.t === 'failed')
       this.c.log.debug({ range, reason: o.reason }, 'kv: range move failed; retrying')
   }
+}
+
+/** A range's coordinator: the first of its members that is live. */
+function coordinatorOf(config: GroupConfig, live: Set<string>): string | undefined {
+  return config.members.find((m) => live.has(m))
 }
 
 function sameMembers(a: readonly string[], b: readonly string[]): boolean {

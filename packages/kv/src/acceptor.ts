@@ -38,7 +38,7 @@
  */
 import { type Ballot, compareBallots, nextBallot, ZERO_BALLOT } from './ballot.js'
 import { checkConfig, type GroupConfig } from './config.js'
-import { MAX_TOMBSTONES_LISTED } from './constants.js'
+import { EFFECT_LOG_LENGTH, MAX_TOMBSTONES_LISTED } from './constants.js'
 import { KvConfigError, KvInputError } from './errors.js'
 import { GroupCommit } from './group-commit.js'
 import {
@@ -243,7 +243,6 @@ export class KvAcceptor {
     for (const range of this.mine) {
       const rs = this.ranges.get(range)!
       const { config, sealed } = rs.record
-      if (!config.members.includes(this.id)) continue
       yield { range, config, keys: rs.keys.size, frozen: sealed !== undefined }
     }
   }
@@ -432,12 +431,11 @@ export class KvAcceptor {
     }
     this.counts.purged += purged.length
     rs.record = { ...rs.record, floor }
-    const last = purged.pop()!
-    for (const p of purged) this.commit.change(keySlot(p.range, p.key), p)
-    this.commit.change(keySlot(last.range, last.key), last, {
-      id,
-      reply: { t: 'purged', count: purged.length + 1 },
-    })
+    // all go into the open batch; the reply rides on the last one, durable with the rest
+    const done = { id, reply: { t: 'purged', count: purged.length } as KvReply }
+    for (const [i, p] of purged.entries()) {
+      this.commit.change(keySlot(p.range, p.key), p, i === purged.length - 1 ? done : undefined)
+    }
   }
 
   /** Keeps `mine` (the ranges whose configuration lists this acceptor) up to date. */
@@ -555,6 +553,11 @@ export function entryBytes(key: string, state: KvState | undefined): number {
   let effects = 0
   for (const e of state.effects) effects += e.by.length + 16
   return key.length * 3 + (state.value?.byteLength ?? 0) + effects + 64
+}
+
+/** The most a key's entry can weigh holding `value`: with a full effect log of long (96-character) tags. */
+export function maxEntryBytes(key: string, value: Uint8Array): number {
+  return entryBytes(key, { version: 1, value, effects: [] }) + EFFECT_LOG_LENGTH * (96 + 16)
 }
 
 function keySlot(range: number, key: string): string {

@@ -109,14 +109,14 @@ export class TombstoneSweeper {
       sweep.listed.set(to, byKey(reply.entries))
       if (sweep.listed.size === sweep.config.members.length) this.compare(sweep)
     } else if (sweep.phase === 'purge' && reply?.t === 'purged') {
-      if (++sweep.acks === sweep.config.members.length) this.end(sweep, sweep.purging)
-    } else this.end(sweep, sweep.phase === 'purge' ? sweep.purging : 0)
+      if (++sweep.acks === sweep.config.members.length) this.end(sweep)
+    } else this.end(sweep)
     return true
   }
 
   tick(now: number): void {
     for (const sweep of [...this.sweeps.values()]) {
-      if (sweep.wakeAt <= now) this.end(sweep, sweep.phase === 'purge' ? sweep.purging : 0)
+      if (sweep.wakeAt <= now) this.end(sweep)
     }
   }
 
@@ -152,7 +152,7 @@ export class TombstoneSweeper {
       .filter(([key, ballot]) => same(was?.agreed.get(key), ballot))
       .map(([key, ballot]) => ({ key, ballot }))
     if (list.length === 0) {
-      this.end(sweep, 0)
+      this.end(sweep)
       return
     }
     for (const { key } of list) agreed.delete(key)
@@ -174,13 +174,14 @@ export class TombstoneSweeper {
     this.queue.push({ type: 'send', id, to, msg })
   }
 
-  private end(sweep: Sweep, purged: number): void {
+  /** The sweep is over: it purged what it sent a purge for (phase `purge`), else nothing. */
+  private end(sweep: Sweep): void {
     for (const [id, s] of this.inFlight) if (s.sweep === sweep) this.inFlight.delete(id)
     this.sweeps.delete(sweep.range)
-    if (purged === 0 && sweep.phase === 'list' && sweep.listed.size < sweep.config.members.length) {
+    if (sweep.phase === 'list' && sweep.listed.size < sweep.config.members.length) {
       this.seen.delete(sweep.range) // a member did not answer: start the count over
     }
-    this.queue.push({ type: 'done', range: sweep.range, purged })
+    this.queue.push({ type: 'done', range: sweep.range, purged: sweep.phase === 'purge' ? sweep.purging : 0 })
   }
 }
 
