@@ -212,10 +212,10 @@ export class ReplicaAdapter {
   }
 
   /**
-   * The closest live nodes to key (this one included): from SWIM's view of the whole swarm when it knows at least every
-   * peer the routing table does (one hop: no lookup; a view still converging costs a misplaced copy
-   * that repair and handoff move, never a lost one), else a lookup, or the cached view of a small
-   * swarm.
+   * The closest live nodes to key (this one included): from SWIM's view of the whole swarm when it
+   * knows at least every peer the routing table does (one hop: no lookup; a view still converging
+   * costs a misplaced copy that repair and handoff move, never a lost one), else a lookup, or the
+   * cached view of a small swarm.
    */
   async closest(key: Key): Promise<Contact[]> {
     const kad = this.kad
