@@ -104,7 +104,8 @@ describe('key-value state on 4 daemons as processes (issue 21)', function () {
     const member = nodes.find((d) => d !== replica && members.includes(d.peerId))!
     replica.proc?.kill('SIGSTOP') // shorter than the suspicion timeout: it stays a member
     try {
-      assert.equal((await kv(member, 'DELETE', 'zombie')).version, 2)
+      const del = await kv(member, 'DELETE', 'zombie')
+      assert.equal(del.version, 2, JSON.stringify(del))
     } finally {
       replica.proc?.kill('SIGCONT')
     }

@@ -4,10 +4,11 @@ import { identify } from '@libp2p/identify'
 import type { PrivateKey } from '@libp2p/interface'
 import { ping } from '@libp2p/ping'
 import { preSharedKey } from '@libp2p/pnet'
-import { tcp } from '@libp2p/tcp'
 import { multiaddr } from '@multiformats/multiaddr'
 import { YAMUX_STREAM_WINDOW } from '@swarmstore/wire'
 import { createLibp2p, type Libp2p } from 'libp2p'
+import { coalescingTcp } from './coalescing-tcp.js'
+import { sendWindowUpdatesAtHalfWindow } from './yamux-window-updates.js'
 
 export interface NodeInit {
   privateKey: PrivateKey
@@ -29,6 +30,7 @@ function isLoopback(ma: string): boolean {
  * 127.0.0.1, so it is raised to 100/s with 64 pending handshakes; 256 connections in total.
  */
 export async function createNode(init: NodeInit): Promise<Libp2p> {
+  sendWindowUpdatesAtHalfWindow()
   const node = await createLibp2p({
     privateKey: init.privateKey,
     addresses: {
@@ -43,7 +45,10 @@ export async function createNode(init: NodeInit): Promise<Libp2p> {
       },
     },
     transports: [
-      tcp({ inboundSocketInactivityTimeout: 5 * 60_000, outboundSocketInactivityTimeout: 5 * 60_000 }),
+      coalescingTcp({
+        inboundSocketInactivityTimeout: 5 * 60_000,
+        outboundSocketInactivityTimeout: 5 * 60_000,
+      }),
     ],
     connectionEncrypters: [noise()],
     streamMuxers: [
