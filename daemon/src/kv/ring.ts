@@ -12,6 +12,8 @@ export interface RingEntry {
   readonly config: GroupConfig
   /** keys held (tombstones included), as a member last reported; null if unknown */
   readonly keys: number | null
+  /** `keys` is this node's own count (it serves the range): gossip does not replace it */
+  readonly own?: boolean
 }
 
 /** The ring on the wire: member ids once, each range as [range, epoch, member indexes, keys]. */
@@ -40,35 +42,40 @@ export class RingMap {
 
   /**
    * Adopts `config` if it is newer. A size comes with it: `own` (this node serves the range and
-   * counted) replaces the size of the same epoch; a gossiped one only fills an unknown size, so two
-   * members' slightly different counts do not flap through the swarm.
+   * counted) replaces the size of the same epoch; a gossiped one replaces any but an own count.
+   * Sizes are not in the digest, so they change nothing about what gossip ships.
    */
   learn(range: number, config: GroupConfig, keys: number | null = null, own = false): boolean {
     const cur = this.entries[range]
     if (cur !== undefined && cur.config.epoch > config.epoch) return false
     if (cur !== undefined && cur.config.epoch === config.epoch) {
-      if (keys === null || keys === cur.keys || (!own && cur.keys !== null)) return false
+      if (keys === null || keys === cur.keys || (!own && cur.own === true)) return false
     }
-    if (cur?.config.epoch !== config.epoch) this.epochChanges++
-    this.entries[range] = { config, keys: keys ?? (cur?.config.epoch === config.epoch ? cur.keys : null) }
-    this.digestCache = undefined
+    if (cur?.config.epoch !== config.epoch) {
+      this.epochChanges++
+      this.digestCache = undefined
+    }
+    const sameEpoch = cur?.config.epoch === config.epoch
+    this.entries[range] =
+      keys === null && sameEpoch ? { ...cur, config } : { config, keys, ...(own ? { own } : {}) }
     return true
   }
 
   /**
-   * A short hash of every range's epoch and the order of magnitude of its size: equal digests, the
-   * same configurations. Sizes count only by their power of two, so a busy range's changing count
-   * does not make every gossip exchange ship the whole map (~80 KB to encode, send and merge).
+   * A short hash of every range's epoch: equal digests, the same configurations. Sizes are left
+   * out: a member counts its ranges every few seconds and others keep the count they heard, so
+   * under writes two nodes' sizes rarely agree, and a digest covering them made nearly every
+   * gossip exchange ship the whole map (~80 KB to encode, send and merge). Sizes travel with the
+   * whole map, which RingGossip also asks for every so often.
    */
   digest(): string {
     if (this.digestCache === undefined) {
       const h = createHash('sha256')
-      const row = new Float64Array(2)
-      for (const e of this.entries) {
-        row[0] = e?.config.epoch ?? -1
-        row[1] = e?.keys == null ? -1 : Math.ceil(Math.log2(e.keys + 1))
-        h.update(row)
-      }
+      const epochs = new Float64Array(RANGE_COUNT).fill(-1)
+      this.entries.forEach((e, range) => {
+        epochs[range] = e?.config.epoch ?? -1
+      })
+      h.update(epochs)
       this.digestCache = h.digest('base64url').slice(0, 22)
     }
     return this.digestCache
