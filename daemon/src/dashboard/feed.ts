@@ -120,7 +120,7 @@ export class DashboardFeed {
   private health(now: number): HealthView {
     const mem = process.memoryUsage()
     const ms = (ns: number) =>
-      Number.isFinite(ns) ? Math.max(0, Math.round(ns / 1e4) / 100 - LAG_RESOLUTION_MS) : 0
+      Number.isFinite(ns) ? Math.max(0, Math.round(ns / 1e4 - LAG_RESOLUTION_MS * 100) / 100) : 0
     return {
       uptimeSeconds: Math.round((now - this.started) / 1000),
       rss: mem.rss,
