@@ -82,6 +82,8 @@ export class ApiServer {
 
   constructor(components: ApiServerComponents, init: ApiServerInit) {
     this.api = { ...components, chunkSize: init.chunkSize, replicas: init.replicas }
+    const dashboard = components.dashboard
+    if (dashboard) this.api.filePut = (cid, size) => dashboard.feed.recordPut(cid, size)
     this.listen = init.listen
     this.dataDir = init.dataDir
     this.token = init.token

@@ -231,7 +231,7 @@ describe('dashboard: access rules (HTTP) and the page in a real browser, 5 daemo
       await shot(page, 'health-disk', '#health-view')
     })
 
-    it('a put shows in the traffic view, and its chunks’ holders in the placement view', async () => {
+    it('a put shows in the traffic view, and, picked there, its chunks’ holders in the placement view', async () => {
       const d = ctx.nodes[0]!
       const size = 3 * 1024 * 1024 + 12_345
       const file = join(ctx.swarm.root, 'dashboard.bin')
@@ -251,9 +251,10 @@ describe('dashboard: access rules (HTTP) and the page in a real browser, 5 daemo
       )
       await shot(page, 'traffic', '#traffic-view')
 
-      await page.locator('#placement-cid').fill(cid)
-      await page.locator('#placement-form button').click()
+      // picked from the files put through this node (pasting one into the field works alike)
+      await page.locator(`#placement-puts button.put[data-cid="${cid}"]`).click({ timeout: 10_000 })
       await page.locator('#placement-summary').waitFor({ timeout: 30_000 })
+      assert.equal(await page.locator('#placement-cid').inputValue(), cid)
       const stat = await d.api<Stat>(`/v1/stat/${cid}`)
       const blocks = [...stat.chunks, ...stat.manifests]
       assert.equal(await page.locator('#placement-table tr.block').count(), blocks.length)

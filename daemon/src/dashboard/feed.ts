@@ -8,6 +8,8 @@ import { EventMarks, TrafficHistory } from './traffic-history.js'
 
 /** The lag timer's period: each measured delay includes it, so it is taken off what is reported. */
 const LAG_RESOLUTION_MS = 20
+/** files offered in the placement view */
+const RECENT_PUTS = 20
 
 export interface DashboardFeedComponents extends SnapshotComponents {
   membership: SnapshotComponents['membership'] & Pick<Membership, 'onEvent'>
@@ -37,6 +39,8 @@ export class DashboardFeed {
   private readonly history = new TrafficHistory(900)
   private readonly marks = new EventMarks()
   private readonly clients = new Set<ServerResponse>()
+  /** the last files put through this node's API, newest last */
+  private readonly puts: { cid: string; size: number; t: number }[] = []
   private readonly lag: IntervalHistogram = monitorEventLoopDelay({ resolution: LAG_RESOLUTION_MS })
   private timer: NodeJS.Timeout | undefined
   private unsubscribe: (() => void) | undefined
@@ -70,6 +74,11 @@ export class DashboardFeed {
   closeClients(): void {
     for (const res of this.clients) res.end()
     this.clients.clear()
+  }
+
+  recordPut(cid: string, size: number): void {
+    this.puts.push({ cid, size, t: Date.now() }) // io-edge
+    if (this.puts.length > RECENT_PUTS) this.puts.shift()
   }
 
   /** `GET /v1/dashboard/events`: the history, then a snapshot a second. */
@@ -112,6 +121,7 @@ export class DashboardFeed {
       sample: sample ?? null,
       underReplicated: this.c.replicas.stats().underReplicated,
       events: this.marks.recent(now).slice(-50),
+      recentPuts: this.puts,
       disk: await diskView(this.c, this.init.capacity),
       health: this.health(now),
     }

@@ -18,6 +18,7 @@ async function main(): Promise<void> {
     byId<HTMLFormElement>('placement-form'),
     byId<HTMLInputElement>('placement-cid'),
     byId<HTMLDataListElement>('placement-recent'),
+    byId('placement-puts'),
     byId('placement-share'),
     byId('placement-result'),
   )
@@ -30,6 +31,7 @@ async function main(): Promise<void> {
     ring.update(s.members)
     traffic.add(s.sample, s.events)
     placement.setChunksHeld(s.disk.chunks)
+    placement.setRecentPuts(s.recentPuts)
     renderDisk(s)
     renderHealth(s)
   })

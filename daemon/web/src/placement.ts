@@ -1,4 +1,4 @@
-import { h, shortId } from './dom.js'
+import { formatBytes, h, shortId } from './dom.js'
 import type { PlacementAnswer } from './types.js'
 
 /**
@@ -11,10 +11,13 @@ export class PlacementView {
   private chunksHeld = 0
   private readonly recent = new Set<string>()
 
+  private putsShown = ''
+
   constructor(
     form: HTMLFormElement,
     private readonly input: HTMLInputElement,
     private readonly recentList: HTMLDataListElement,
+    private readonly putsList: HTMLElement,
     private readonly shareLine: HTMLElement,
     private readonly result: HTMLElement,
   ) {
@@ -26,6 +29,29 @@ export class PlacementView {
     })
     this.refreshShare().catch(() => {})
     setInterval(() => this.refreshShare().catch(() => {}), 10_000)
+  }
+
+  /** The files put through this node, newest first, each a button that shows its placement. */
+  setRecentPuts(puts: { cid: string; size: number }[]): void {
+    const sig = puts.map((p) => p.cid).join()
+    if (sig === this.putsShown || puts.length === 0) return
+    this.putsShown = sig
+    this.putsList.replaceChildren(
+      ...[...puts].reverse().map((p) => {
+        const b = h(
+          'button',
+          { type: 'button', class: 'put', 'data-cid': p.cid, title: p.cid },
+          `${shortId(p.cid)} (${formatBytes(p.size)})`,
+        )
+        b.addEventListener('click', () => {
+          this.input.value = p.cid
+          this.show(p.cid).catch((err: Error) =>
+            this.result.replaceChildren(h('p', { class: 'error' }, err.message)),
+          )
+        })
+        return b
+      }),
+    )
   }
 
   setChunksHeld(n: number): void {

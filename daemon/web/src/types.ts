@@ -30,6 +30,7 @@ export interface Snapshot {
   sample: TrafficSample | null
   underReplicated: number
   events: EventMark[]
+  recentPuts: { cid: string; size: number; t: number }[]
   disk: { capacity: number | null; used: number; free: number; quarantined: number; chunks: number }
   health: {
     uptimeSeconds: number
