@@ -56,18 +56,24 @@ export class RingView {
     this.signature = sig
     this.svgRoot.replaceChildren(svg('circle', { cx: C, cy: C, r: R, class: 'track' }))
     if (members.length > CROWDED) this.drawBuckets(members)
-    else for (const m of members) this.svgRoot.append(this.dot(m, m.self ? 9 : 6))
+    else for (const m of members) if (!m.self) this.svgRoot.append(this.dot(m))
+    // this node last, as a dot like the others inside a hollow ring: a member at nearly the same key
+    // stays visible beside it
     const self = members.find((m) => m.self)
-    if (self !== undefined && members.length > CROWDED) this.svgRoot.append(this.dot(self, 9))
+    if (self !== undefined) {
+      const [x, y] = point(keyFraction(self.key), R)
+      this.svgRoot.append(svg('circle', { cx: x.toFixed(1), cy: y.toFixed(1), r: 11, class: 'self-marker' }))
+      this.svgRoot.append(this.dot(self))
+    }
     this.drawLegend(members)
   }
 
-  private dot(m: MemberView, radius: number): SVGElement {
+  private dot(m: MemberView): SVGElement {
     const [x, y] = point(keyFraction(m.key), R)
     const c = svg('circle', {
       cx: x.toFixed(1),
       cy: y.toFixed(1),
-      r: radius,
+      r: 6,
       class: `member ${m.state}${m.self ? ' self' : ''}${m.connected ? '' : ' unreachable'}`,
       'data-peer': m.id,
       'data-state': m.state,
