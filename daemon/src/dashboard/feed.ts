@@ -93,9 +93,11 @@ export class DashboardFeed {
     res.write(
       `event: history\ndata: ${JSON.stringify({ samples: this.history.samples(), events: this.marks.recent(now) })}\n\n`,
     )
-    res.write(`event: snapshot\ndata: ${JSON.stringify(await this.snapshot(now, undefined))}\n\n`)
+    // counted before the await, so a burst of connections cannot pass the limit together
     this.clients.add(res)
     res.on('close', () => this.clients.delete(res))
+    const first = `event: snapshot\ndata: ${JSON.stringify(await this.snapshot(now, undefined))}\n\n`
+    if (!res.destroyed) res.write(first)
     return true
   }
 
