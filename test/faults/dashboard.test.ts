@@ -272,6 +272,79 @@ describe('dashboard: access rules (HTTP) and the page in a real browser, 5 daemo
       await shot(page, 'placement', '#placement-view')
     })
 
+    it('at 200 members the ring aggregates into arcs (a snapshot of 200 served in place of the stream)', async () => {
+      // 200 daemons do not fit this machine: the page's own rendering is checked on a snapshot shaped
+      // like the daemon's, with random keys and a mix of states
+      const states = [
+        'alive',
+        'alive',
+        'alive',
+        'alive',
+        'alive',
+        'alive',
+        'suspect',
+        'dead',
+        'left',
+      ] as const
+      const members = Array.from({ length: 200 }, (_, i) => ({
+        id: `12D3KooWsynthetic${String(i).padStart(3, '0')}`,
+        state: i === 0 ? 'alive' : states[i % states.length]!,
+        key: randomBytes(32).toString('hex'),
+        addrs: [`/ip4/10.0.${i >> 8}.${i & 255}/tcp/4001`],
+        version: '0.1.0',
+        capacityFree: 1e12,
+        connected: i % 7 !== 0,
+        self: i === 0,
+      }))
+      const snapshot = {
+        t: Date.now(),
+        selfId: members[0]!.id,
+        replicas: 3,
+        members,
+        sample: null,
+        underReplicated: 0,
+        events: [],
+        recentPuts: [],
+        disk: { capacity: null, used: 0, free: 1e12, quarantined: 0, chunks: 0 },
+        health: {
+          uptimeSeconds: 1,
+          rss: 1,
+          heapUsed: 1,
+          loopLagMeanMs: 0,
+          loopLagMaxMs: 0,
+          connections: 199,
+        },
+      }
+      const crowded = await browser!.newPage({ viewport: { width: 1280, height: 1000 } })
+      try {
+        await crowded.route('**/v1/dashboard/events', (route) =>
+          route.fulfill({
+            status: 200,
+            contentType: 'text/event-stream',
+            body: `event: snapshot\ndata: ${JSON.stringify(snapshot)}\n\n`,
+          }),
+        )
+        await crowded.goto(ctx.nodes[0]!.url)
+        await crowded.locator('#members-count[data-count="200"]').waitFor({ timeout: 15_000 })
+        assert.equal(await crowded.locator('#ring circle.member').count(), 1, 'only this node as a dot')
+        const arcs = await crowded
+          .locator('#ring path.bucket')
+          .evaluateAll((es) => es.map((e) => Number(e.getAttribute('data-count'))))
+        assert.ok(arcs.length > 30 && arcs.length <= 64, `${arcs.length} arcs`)
+        assert.equal(
+          arcs.reduce((a, b) => a + b, 0),
+          200,
+        )
+        assert.ok(
+          (await crowded.locator('#ring path.bucket.dead').count()) > 0,
+          'an arc with a dead member shows it',
+        )
+        await shot(crowded, 'ring-200', '#ring-view')
+      } finally {
+        await crowded.close()
+      }
+    })
+
     it('a SIGSTOPped member turns suspect, then dead, on the ring', async () => {
       const v = ctx.nodes[4]!
       const dot = page.locator(`#ring circle.member[data-peer="${v.peerId}"]`)
