@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http'
-import { type IntervalHistogram, monitorEventLoopDelay } from 'node:perf_hooks'
+import { type IntervalHistogram, monitorEventLoopDelay, performance } from 'node:perf_hooks'
 import type { Membership } from '@swarmstore/membership'
 import type { Metrics } from '../metrics.js'
 import type { ReplicaAdapter } from '../replica-adapter.js'
@@ -45,6 +45,8 @@ export class DashboardFeed {
   private timer: NodeJS.Timeout | undefined
   private unsubscribe: (() => void) | undefined
   private started = 0
+  private underReplicatedCount = 0
+  private underReplicatedDue = 0
 
   constructor(components: DashboardFeedComponents, init: DashboardFeedInit) {
     this.c = components
@@ -103,7 +105,7 @@ export class DashboardFeed {
 
   private async tick(): Promise<void> {
     const now = Date.now() // io-edge
-    const sample = this.history.add(now, this.c.metrics.traffic, this.c.replicas.stats().underReplicated)
+    const sample = this.history.add(now, this.c.metrics.traffic, this.underReplicated(now))
     if (this.clients.size === 0) {
       this.lag.reset()
       return
@@ -121,12 +123,26 @@ export class DashboardFeed {
       replicas: this.init.replicas,
       members: memberViews(this.c),
       sample: sample ?? null,
-      underReplicated: this.c.replicas.stats().underReplicated,
+      underReplicated: this.underReplicated(now),
       events: this.marks.recent(now).slice(-50),
       recentPuts: this.puts,
       disk: await diskView(this.c, this.init.capacity),
       health: this.health(now),
     }
+  }
+
+  /**
+   * The under-replicated count walks every held chunk's placement (O(held)): recomputed at most as
+   * often as keeps it under 1 % of a core — every second on a small store, less often on a big one.
+   */
+  private underReplicated(now: number): number {
+    if (now >= this.underReplicatedDue) {
+      const t0 = performance.now()
+      this.underReplicatedCount = this.c.replicas.stats().underReplicated
+      // half a period: a tick that comes a little early still recomputes a cheap count
+      this.underReplicatedDue = now + Math.max(this.init.intervalMs / 2, (performance.now() - t0) * 100)
+    }
+    return this.underReplicatedCount
   }
 
   private health(now: number): HealthView {
