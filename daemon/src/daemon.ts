@@ -167,7 +167,7 @@ export async function startDaemon(flags: Partial<Record<keyof DaemonConfig, unkn
     const liveMembers = () => members.liveContacts()
     const dashboard = new Dashboard(
       { node, membership, store, replicas, metrics, self, reader, holders, liveMembers },
-      { replicas: r, capacity: cap, version: DAEMON_VERSION },
+      { replicas: r, capacity: cap },
     )
     const api = new ApiServer(
       {

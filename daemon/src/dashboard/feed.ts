@@ -20,7 +20,6 @@ export interface DashboardFeedComponents extends SnapshotComponents {
 export interface DashboardFeedInit {
   replicas: number
   capacity: number | null
-  version: string
   /** sampling period; default 1 s */
   intervalMs?: number
   /** open event streams at once; default 16 (each costs a socket and a write a second) */
