@@ -5,6 +5,7 @@
  */
 import { Command } from 'commander'
 import { registerDaemon } from './commands/daemon.js'
+import { registerDashboard } from './commands/dashboard.js'
 import { registerGet } from './commands/get.js'
 import { registerInvite } from './commands/invite.js'
 import { registerJoin } from './commands/join.js'
@@ -42,6 +43,7 @@ export function buildProgram(): Command {
   registerSwarm(program)
   registerInvite(program)
   registerJoin(program)
+  registerDashboard(program)
   return program
 }
 

@@ -11,6 +11,12 @@ import { assertBuilt, BIN, runCli } from './helpers/run-cli.js'
 
 const CID = 'bafyreidkilywhe5ffabzplu4tvk4hxxm5midkjgsljisx4vlgswo7zqdoy'
 
+/** xdg-open runs detached: the file it writes appears after the CLI has exited. */
+async function waitForFile(path: string): Promise<void> {
+  for (let i = 0; i < 100 && !existsSync(path); i++) await new Promise((r) => setTimeout(r, 50))
+  assert.ok(existsSync(path), `${path} written`)
+}
+
 /** A port nothing listens on: bound by the OS, then released. */
 async function closedPort(): Promise<number> {
   const server = createServer()
@@ -146,6 +152,8 @@ describe('swarmstore CLI', () => {
             peerId: '12D3KooWtest',
             addrs: ['/ip4/127.0.0.1/tcp/1/p2p/a', '/ip6/::1/tcp/1/p2p/a'],
           }),
+        'POST /v1/dashboard/code': (_req, res) =>
+          sendJson(res, 200, { code: 'c0de-c0de-c0de-c0de-c0de', expiresAt: Date.now() + 60_000 }),
         'GET /v1/stat/notready': (_req, res) => sendError(res, 503, 'NOT_READY', 'not joined a swarm yet'),
         'GET /v1/stat/slow': (_req, res) => sendError(res, 504, 'TIMEOUT', 'no peer answered within 100ms'),
         'GET /v1/stat/hang': () => {}, // never answers
@@ -236,6 +244,37 @@ describe('swarmstore CLI', () => {
       })
       assert.equal(right.code, 0, right.stderr)
       assert.equal(jsonLine(right.stdout).peerId, '12D3KooWtest')
+    })
+
+    it('dashboard: the link carries the code in its fragment; opened by xdg-open only on a desktop', async () => {
+      const bin = await mkdtemp(join(tmpdir(), 'swarmstore-cli-xdg-'))
+      const opened = join(bin, 'opened')
+      await writeFile(join(bin, 'xdg-open'), `#!/bin/sh\necho "$1" > ${opened}\n`, { mode: 0o755 })
+      const PATH = `${bin}:${process.env.PATH}`
+      const headless = await runCli(['dashboard', '--data-dir', daemon.dataDir, '--json'], {
+        env: { PATH, DISPLAY: '', WAYLAND_DISPLAY: '' },
+      })
+      assert.equal(headless.code, 0, headless.stderr)
+      const out = jsonLine(headless.stdout)
+      assert.equal(out.url, `${daemon.url}/#code=c0de-c0de-c0de-c0de-c0de`)
+      assert.equal(out.opened, false)
+      const noOpen = await runCli(['dashboard', '--no-open', '--data-dir', daemon.dataDir], {
+        env: { PATH, DISPLAY: ':0' },
+      })
+      assert.equal(noOpen.code, 0, noOpen.stderr)
+      assert.match(noOpen.stdout, /^http:\/\/127\.0\.0\.1:\d+\/#code=c0de/)
+      assert.equal(existsSync(opened), false, '--no-open never starts a browser')
+      const desktop = await runCli(['dashboard', '--data-dir', daemon.dataDir], {
+        env: { PATH, DISPLAY: ':0' },
+      })
+      assert.equal(desktop.code, 0, desktop.stderr)
+      await waitForFile(opened)
+      assert.equal((await readFile(opened, 'utf8')).trim(), `${daemon.url}/#code=c0de-c0de-c0de-c0de-c0de`)
+      const missing = await runCli(['dashboard', '--data-dir', daemon.dataDir], {
+        env: { PATH: '/nonexistent', DISPLAY: ':0' },
+      })
+      assert.equal(missing.code, 0, `no xdg-open is not an error: ${missing.stderr}`)
+      await rm(bin, { recursive: true })
     })
 
     it('a 404 exits 4 with the daemon’s message', async () => {

@@ -20,6 +20,8 @@ import { putFile } from './api/put-file.js'
 import { getFile } from './api/read-file.js'
 import { stat } from './api/stat.js'
 import { writeFileTo } from './api/write-file.js'
+import type { Dashboard } from './dashboard/dashboard.js'
+import { type Refusal, RequestGuard, setSecurityHeaders } from './dashboard/request-guard.js'
 import { PortInUseError } from './errors.js'
 import type { Handoff } from './handoff.js'
 import type { Invites } from './invites.js'
@@ -41,6 +43,8 @@ export interface ApiServerComponents extends Omit<ApiContext, 'chunkSize' | 'rep
   handoff: Pick<Handoff, 'check' | 'run'>
   /** the key-value store; absent, its routes answer 503 */
   kv?: KvService
+  /** the page and its routes; absent, `/` is a 404 like any unknown path */
+  dashboard?: Pick<Dashboard, 'servePublic' | 'isViewer' | 'route' | 'feed'>
 }
 
 export interface ApiServerInit {
@@ -57,7 +61,10 @@ export interface ApiServerInit {
 
 /** Everything a request is answered from. */
 type Api = ApiContext &
-  Pick<ApiServerComponents, 'scrubber' | 'status' | 'invites' | 'kv' | 'stopRequests' | 'handoff'>
+  Pick<
+    ApiServerComponents,
+    'scrubber' | 'status' | 'invites' | 'kv' | 'stopRequests' | 'handoff' | 'dashboard'
+  >
 
 /**
  * The control API (docs/CONTROL-API.md): HTTP on loopback, bearer token, streaming bodies both
@@ -75,14 +82,16 @@ export class ApiServer {
 
   constructor(components: ApiServerComponents, init: ApiServerInit) {
     this.api = { ...components, chunkSize: init.chunkSize, replicas: init.replicas }
+    const dashboard = components.dashboard
+    if (dashboard) this.api.filePut = (cid, size) => dashboard.feed.recordPut(cid, size)
     this.listen = init.listen
     this.dataDir = init.dataDir
     this.token = init.token
   }
 
   async start(): Promise<void> {
-    const server = createApiServer(this.api, this.token)
     const host = this.listen.slice(0, this.listen.lastIndexOf(':'))
+    const server = createApiServer(this.api, this.token, new RequestGuard({ listenHost: host }))
     const port = Number(this.listen.slice(this.listen.lastIndexOf(':') + 1))
     await new Promise<void>((resolve, reject) => {
       server.once('error', (err: NodeJS.ErrnoException) =>
@@ -109,6 +118,7 @@ export class ApiServer {
     const server = this.server
     if (server === undefined) return
     this.server = undefined
+    this.api.dashboard?.feed.closeClients() // event streams never end on their own
     const apiFile = join(this.dataDir, 'api')
     if ((await readFile(apiFile, 'utf8').catch(() => '')).trim() === this.url)
       await unlink(apiFile).catch(() => {})
@@ -132,8 +142,11 @@ async function writeAtomic(file: string, text: string, mode = 0o644): Promise<vo
 /** On every answer: how a client tells a swarmstore daemon from another server at the address it was given. */
 export const API_HEADER = 'x-swarmstore-api'
 
-/** The HTTP server: authentication, then one named handler per route. */
-export function createApiServer(api: Api, token: string): Server {
+/**
+ * The HTTP server: the Host and Origin checks (with a guard), authentication — the bearer token, or
+ * for the dashboard's read-only GETs its session cookie — then one named handler per route.
+ */
+export function createApiServer(api: Api, token: string, guard?: RequestGuard): Server {
   const expected = Buffer.from(`Bearer ${token}`)
   const authorised = (req: IncomingMessage): boolean => {
     const got = Buffer.from(req.headers.authorization ?? '')
@@ -141,11 +154,15 @@ export function createApiServer(api: Api, token: string): Server {
   }
   const server = createServer((req, res) => {
     res.setHeader(API_HEADER, '1')
+    setSecurityHeaders(res)
+    const refused = guard?.check(req)
+    if (refused) return refuse(req, res, refused)
     const u = new URL(req.url ?? '/', 'http://localhost')
     if (req.method === 'GET' && u.pathname === '/health') {
       return sendJson(res, 200, { ok: true, ready: api.isReady() })
     }
-    if (!authorised(req)) {
+    if (api.dashboard?.servePublic(req, res, u, guard)) return
+    if (!authorised(req) && !api.dashboard?.isViewer(req, u)) {
       drainThenClose(req, res)
       return sendJson(res, 401, UNAUTHORIZED_BODY)
     }
@@ -154,6 +171,9 @@ export function createApiServer(api: Api, token: string): Server {
   // Expect: 100-continue (the CLI sends it on uploads): refuse a wrong token before any body moves.
   server.on('checkContinue', (req, res) => {
     res.setHeader(API_HEADER, '1')
+    setSecurityHeaders(res)
+    const refused = guard?.check(req)
+    if (refused) return refuse(req, res, refused)
     if (!authorised(req)) {
       sendJson(res, 401, UNAUTHORIZED_BODY)
       return
@@ -165,6 +185,11 @@ export function createApiServer(api: Api, token: string): Server {
   server.requestTimeout = 0
   server.headersTimeout = 30_000
   return server
+}
+
+function refuse(req: IncomingMessage, res: ServerResponse, r: Refusal): void {
+  drainThenClose(req, res)
+  sendJson(res, r.status, { error: { code: r.code, message: r.message } })
 }
 
 /**
@@ -206,6 +231,7 @@ async function route(api: Api, req: IncomingMessage, res: ServerResponse, u: URL
     const expires = intParam(u, 'expires')
     return sendJson(res, 200, await api.invites.create(expires ? Date.now() + expires : undefined)) // io-edge
   }
+  if (u.pathname.startsWith('/v1/dashboard/') && (await api.dashboard?.route(req, res, u))) return
   if (req.method === 'POST' && u.pathname === '/v1/stop') return requestStop(api, res)
   if (req.method === 'POST' && u.pathname === '/v1/leave') return leaveSwarm(api, req, res)
   if (req.method === 'POST' && u.pathname === '/v1/scrub')

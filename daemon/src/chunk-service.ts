@@ -22,7 +22,7 @@ import type { CID } from 'multiformats/cid'
 import type { Logger } from 'pino'
 import { PeerError } from './errors.js'
 import type { KadService } from './kad-service.js'
-import type { Metrics } from './metrics.js'
+import type { Metrics, TrafficClass } from './metrics.js'
 import type { PeerRpc } from './peer-rpc.js'
 
 /** Puts carry a 1 MiB chunk: allow time for a slow fsync on the far side. */
@@ -169,25 +169,30 @@ export class ChunkService extends EventEmitter<ChunkServiceEvents> {
     }
   }
 
+  /** A chunk a peer pushes to us (an upload's copy, a repair or a handoff: the wire does not say). */
+  private async handlePut(cidBytes: Uint8Array, data: Uint8Array): Promise<Reply> {
+    let cid: CID
+    try {
+      cid = toChunkCid(cidBytes)
+    } catch (err) {
+      return { t: 'refused', reason: 'bad-chunk', msg: (err as Error).message }
+    }
+    if (data.byteLength > this.rpc.chunkSize) {
+      // frames are bounded already; this is the chunk-size rule of the swarm
+      return { t: 'refused', reason: 'bad-chunk', msg: 'chunk larger than the swarm chunk size' }
+    }
+    this.metrics.countChunkBytes('in', 'put', data.byteLength)
+    const r = await this.storeIncoming(cid, data, { trusted: false })
+    return r.outcome === 'stored'
+      ? { t: 'stored' }
+      : { t: 'refused', reason: r.reason as RefuseReason, msg: '' }
+  }
+
   private async handle(from: Contact, req: Request): Promise<Reply> {
     this.kad.kad.observe(from)
     switch (req.t) {
-      case 'put': {
-        let cid: CID
-        try {
-          cid = toChunkCid(req.cid)
-        } catch (err) {
-          return { t: 'refused', reason: 'bad-chunk', msg: (err as Error).message }
-        }
-        if (req.data.byteLength > this.rpc.chunkSize) {
-          // frames are bounded already; this is the chunk-size rule of the swarm
-          return { t: 'refused', reason: 'bad-chunk', msg: 'chunk larger than the swarm chunk size' }
-        }
-        const r = await this.storeIncoming(cid, req.data, { trusted: false })
-        return r.outcome === 'stored'
-          ? { t: 'stored' }
-          : { t: 'refused', reason: r.reason as RefuseReason, msg: '' }
-      }
+      case 'put':
+        return this.handlePut(req.cid, req.data)
       case 'get': {
         let cid: CID
         try {
@@ -200,6 +205,7 @@ export class ChunkService extends EventEmitter<ChunkServiceEvents> {
           // a good copy (storeIncoming then checks and replaces ours). One hash per read, not two.
           const data = await this.store.get(cid, { verify: false })
           this.metrics.chunksServed.inc()
+          this.metrics.countChunkBytes('out', 'get', data.byteLength)
           return { t: 'block', data }
         } catch (err) {
           if (err instanceof ChunkNotFoundError) return { t: 'missing' }
@@ -251,9 +257,11 @@ export class ChunkService extends EventEmitter<ChunkServiceEvents> {
 
   // --- outbound ------------------------------------------------------------------------------
 
-  async putTo(to: Contact, cid: CID, data: Uint8Array): Promise<PutResult> {
+  /** `purpose` labels the bytes sent in the traffic counters (an upload's copy by default). */
+  async putTo(to: Contact, cid: CID, data: Uint8Array, purpose: TrafficClass = 'put'): Promise<PutResult> {
     if (this.isSelf(to)) return this.storeIncoming(cid, data, { trusted: true })
     this.metrics.chunkBytesPushed.inc(data.byteLength)
+    this.metrics.countChunkBytes('out', purpose, data.byteLength)
     const r = await this.rpc.request(
       to,
       this.protocol,
@@ -282,7 +290,10 @@ export class ChunkService extends EventEmitter<ChunkServiceEvents> {
       { ...this.rpc.base(), t: 'get', cid: cid.bytes },
       GET_TIMEOUT_MS,
     )
-    if (r.t === 'block') return r.data
+    if (r.t === 'block') {
+      this.metrics.countChunkBytes('in', 'get', r.data.byteLength)
+      return r.data
+    }
     if (r.t === 'missing') return null
     throw new PeerError('BAD_REPLY', `${to.peerId}: unexpected ${r.t} to get`)
   }

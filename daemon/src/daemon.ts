@@ -10,6 +10,7 @@ import { BootstrapProbe } from './bootstrap-probe.js'
 import { CapacityAdvertiser, freeCapacity } from './capacity-advertiser.js'
 import { ChunkService } from './chunk-service.js'
 import { type DaemonConfig, resolveConfig } from './config.js'
+import { Dashboard } from './dashboard/dashboard.js'
 import { Departure, type DepartureMode } from './departure.js'
 import { BadConfigError } from './errors.js'
 import { Handoff } from './handoff.js'
@@ -161,18 +162,17 @@ export async function startDaemon(flags: Partial<Record<keyof DaemonConfig, unkn
       { store, chunks, membership, isAdvertisedFull, selfId, log },
       { replicas: r, settings: settingsMeta },
     )
+    const reader = new BlockReader({ store, replicas, log })
+    const holders = new Holders({ replicas, chunks })
+    const liveMembers = () => members.liveContacts()
+    const dashboard = new Dashboard(
+      { node, membership, store, replicas, metrics, self, reader, holders, liveMembers },
+      { replicas: r, capacity: cap },
+    )
     const api = new ApiServer(
       {
-        log,
-        stopRequests,
-        handoff,
-        isReady,
-        scrubber,
-        status,
-        invites,
-        reader: new BlockReader({ store, replicas, log }),
+        ...{ log, stopRequests, handoff, isReady, scrubber, status, invites, reader, holders, dashboard },
         writer: new BlockWriter({ store, replicas }, { replicas: r, writeQuorum }),
-        holders: new Holders({ replicas, chunks }),
         release: (bytes) => rpc.pool.release(bytes),
         metrics,
         kv,
@@ -184,7 +184,7 @@ export async function startDaemon(flags: Partial<Record<keyof DaemonConfig, unkn
     // Started in this order, stopped in reverse: the departure first, the routing table saved
     // once replication has drained, the API closed before what it reads from.
     const parts: Startable[] = [
-      ...[kad, chunks, capacity, events, members, replicas, kv, status, invites, scrubber],
+      ...[kad, chunks, capacity, events, members, replicas, kv, status, invites, scrubber, dashboard],
       ...[api, metricsServer, handoff, joiner, departure],
     ]
     await startAll(parts)

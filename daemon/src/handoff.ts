@@ -160,7 +160,7 @@ export class Handoff {
       if (have[i]) continue
       try {
         const bytes = await this.c.store.get(e.cid)
-        const r = await this.c.chunks.putTo(to, e.cid, bytes)
+        const r = await this.c.chunks.putTo(to, e.cid, bytes, 'handoff')
         if (r.outcome !== 'stored') throw new Error(`refused: ${r.reason}`)
         t.sent++
         t.bytes += bytes.byteLength

@@ -1,5 +1,17 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
 
+/**
+ * What chunk bytes crossed the peer protocol for. Out is known by the sender's purpose; in, a
+ * receiver sees only `put` (a push: an upload, repair or handoff alike — the wire does not say which)
+ * and `get` (chunks it fetched for a read).
+ */
+export type TrafficClass = 'put' | 'get' | 'repair' | 'handoff'
+export type TrafficDirection = 'in' | 'out'
+export const TRAFFIC_CLASSES: readonly TrafficClass[] = ['put', 'get', 'repair', 'handoff']
+
+/** Running totals by direction and class, readable without prom-client's async collection. */
+export type TrafficTotals = Record<TrafficDirection, Record<TrafficClass, number>>
+
 /** Prometheus metrics served on the API port at /metrics. */
 export class Metrics {
   readonly registry = new Registry()
@@ -90,7 +102,24 @@ export class Metrics {
     registers: [this.registry],
   })
 
+  readonly chunkBytes = new Counter({
+    name: 'swarmstore_chunk_bytes_total',
+    help: 'chunk bytes sent (out) and received (in) over the chunk protocol, by what for (put, get, repair, handoff)',
+    labelNames: ['direction', 'class'],
+    registers: [this.registry],
+  })
+  /** the same totals as chunkBytes, for the dashboard's once-a-second sample */
+  readonly traffic: TrafficTotals = {
+    in: { put: 0, get: 0, repair: 0, handoff: 0 },
+    out: { put: 0, get: 0, repair: 0, handoff: 0 },
+  }
+
   constructor() {
     collectDefaultMetrics({ register: this.registry })
+  }
+
+  countChunkBytes(direction: TrafficDirection, cls: TrafficClass, bytes: number): void {
+    this.chunkBytes.inc({ direction, class: cls }, bytes)
+    this.traffic[direction][cls] += bytes
   }
 }

@@ -401,7 +401,7 @@ export class ReplicaAdapter {
       this.forget(cid)
       return { t: 'unreadable' }
     }
-    const r = await this.chunks.putTo(to, cid, bytes)
+    const r = await this.chunks.putTo(to, cid, bytes, 'repair')
     if (r.outcome !== 'stored') return { t: 'refused', reason: r.reason }
     this.metrics.repairs.inc({ reason })
     return { t: 'stored' }
@@ -507,7 +507,7 @@ export class ReplicaAdapter {
     const bytes = got.slice()
     for (const to of targets) {
       this.metrics.repairs.inc({ reason: 'read-repair' })
-      this.chunks.putTo(to, cid, bytes).then(
+      this.chunks.putTo(to, cid, bytes, 'repair').then(
         (r) => {
           if (r.outcome !== 'stored') return
           this.readRepairs++

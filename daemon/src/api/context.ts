@@ -22,4 +22,6 @@ export interface ApiContext {
    * afterwards): its memory may be reused for the next chunk fetched.
    */
   release(bytes: Uint8Array): void
+  /** told of each file put through this API (the dashboard offers them in its placement view) */
+  filePut?(cid: string, size: number): void
 }

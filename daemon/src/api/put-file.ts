@@ -40,6 +40,7 @@ export async function putFile(
       'put',
     )
     api.metrics.putsTotal.inc({ result: 'ok' })
+    api.filePut?.(built.cid.toString(), built.size)
     sendJson(res, 200, { cid: built.cid.toString(), size: built.size, chunks: built.chunks })
   } catch (err) {
     req.resume() // drain what the client still sends so it can read our answer
