@@ -58,7 +58,6 @@ export class DashboardFeed {
       if (e.type === 'updated') return
       this.marks.add({ t: Date.now(), type: e.type, peer: e.member.id }) // io-edge
     })
-    this.lag.enable()
     // the history is kept whether or not a page is open: cheap (a few additions a second)
     this.timer = setInterval(() => this.tick().catch(() => {}), this.init.intervalMs)
     this.timer.unref()
@@ -96,7 +95,12 @@ export class DashboardFeed {
     )
     // counted before the await, so a burst of connections cannot pass the limit together
     this.clients.add(res)
-    res.on('close', () => this.clients.delete(res))
+    // the loop-lag timer wakes the process 50 times a second: it runs only while a page is open
+    if (this.clients.size === 1) this.lag.enable()
+    res.on('close', () => {
+      this.clients.delete(res)
+      if (this.clients.size === 0) this.lag.disable()
+    })
     const first = `event: snapshot\ndata: ${JSON.stringify(await this.snapshot(now, undefined))}\n\n`
     if (!res.destroyed) res.write(first)
     return true
