@@ -1,8 +1,12 @@
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import type { Connection, Stream } from '@libp2p/interface'
+import { tcp } from '@libp2p/tcp'
 import type { Libp2p } from 'libp2p'
+import { createLibp2p } from 'libp2p'
 import { Uint8ArrayList } from 'uint8arraylist'
 import { createNode } from '../src/libp2p-node.js'
 
@@ -104,6 +108,25 @@ describe('the libp2p transport (coalesced socket writes, window updates at half 
     for (let o = 0; o < data.byteLength; o += 1 << 20) await send(stream, data.subarray(o, o + (1 << 20)))
     assert.ok(Buffer.from(await echoed).equals(data), 'the echo differs')
     await stream.close()
+  })
+
+  it('a peer with yamux defaults (a 256 KiB window it assumes of ours) sends many windows without stalling', async () => {
+    const stock = await createLibp2p({
+      addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
+      transports: [tcp()],
+      connectionEncrypters: [noise()],
+      streamMuxers: [yamux()],
+    })
+    try {
+      const stream = await stock.dialProtocol(b.getMultiaddrs()[0]!, ECHO)
+      const data = randomBytes(4 * 1024 * 1024)
+      const echoed = readExactly(stream[Symbol.asyncIterator](), data.byteLength)
+      for (let o = 0; o < data.byteLength; o += 64 * 1024) await send(stream, data.subarray(o, o + 64 * 1024))
+      assert.ok(Buffer.from(await echoed).equals(data), 'the echo differs')
+      await stream.close()
+    } finally {
+      await stock.stop()
+    }
   })
 
   it('many small streams at once, each echoed whole', async () => {
