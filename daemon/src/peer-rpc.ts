@@ -1,7 +1,7 @@
-import type { Connection, Stream } from '@libp2p/interface'
+import type { Connection, PeerId, Stream } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
-import { type Contact, contactFromPeerId } from '@swarmstore/core'
+import { type Contact, type Key, keyForPeer } from '@swarmstore/core'
 import {
   BufferPool,
   decodeReply,
@@ -105,6 +105,8 @@ export class PeerRpc {
   private addrCache: { at: number; addrs: string[] } | undefined
   /** the minor version each peer's last request carried */
   private readonly minors = new LRUCache<string, number>({ max: MAX_KNOWN_MINORS })
+  private readonly keys = new WeakMap<PeerId, Key>()
+  private readonly peerIds = new LRUCache<string, PeerId>({ max: MAX_KNOWN_MINORS })
   /** malformed frames received, by protocol (for metrics) */
   badFrames = 0
   /**
@@ -246,12 +248,35 @@ export class PeerRpc {
       }
     }
     try {
-      return await handler(contactFromPeerId(conn.remotePeer, req.addrs), req)
+      return await handler(
+        { peerId: conn.remotePeer.toString(), key: this.keyOf(conn.remotePeer), addrs: req.addrs },
+        req,
+      )
     } catch (err) {
       const e = err as Error & { code?: string }
       this.log.error({ err, protocol, t: req.t }, 'handler failed')
       return { t: 'err', code: e.code ?? 'INTERNAL', msg: e.message.slice(0, 500) }
     }
+  }
+
+  /** The keyspace key of a connection's peer, hashed once per PeerId object (a connection keeps its own). */
+  private keyOf(peer: PeerId): Key {
+    let key = this.keys.get(peer)
+    if (key === undefined) {
+      key = keyForPeer(peer)
+      this.keys.set(peer, key)
+    }
+    return key
+  }
+
+  /** A PeerId for `id`, decoded once (peerIdFromString neither caches nor keeps the string). */
+  private peerIdOf(id: string): PeerId {
+    let peer = this.peerIds.get(id)
+    if (peer === undefined) {
+      peer = peerIdFromString(id)
+      this.peerIds.set(id, peer)
+    }
+    return peer
   }
 
   /**
@@ -266,17 +291,17 @@ export class PeerRpc {
     opts: { idempotent?: boolean } = {},
   ): Promise<Reply> {
     const idempotent = opts.idempotent ?? true
-    const signal = AbortSignal.timeout(Math.max(1, Math.ceil(timeoutMs))) // it throws on a fraction
     const started = Date.now() // io-edge
+    const expired = () => Date.now() - started >= timeoutMs // io-edge
     const key = `${to.peerId} ${protocol}`
     for (let attempt = 0; ; attempt++) {
       let out = this.takeIdle(key)
       const reused = out !== undefined
       if (out === undefined) {
         try {
-          out = await this.openOutbound(to, protocol, signal, timeoutMs)
+          out = await this.openOutbound(to, protocol, timeoutMs - (Date.now() - started)) // io-edge
         } catch (err) {
-          const e = signal.aborted ? new TimeoutError(`${to.peerId}: no stream within ${timeoutMs} ms`) : err
+          const e = expired() ? new TimeoutError(`${to.peerId}: no stream within ${timeoutMs} ms`) : err
           // not sent on this attempt; an earlier attempt's copy may have arrived
           throw attempt === 0 ? markNotSent(e as Error) : e
         }
@@ -291,7 +316,7 @@ export class PeerRpc {
         // An idle session the peer closed meanwhile (restart, its idle timeout): once more, fresh.
         // Every request is idempotent, so a second copy of one that did arrive is harmless.
         // (a request that is not idempotent is not sent twice: the first copy may have arrived)
-        if (idempotent && reused && attempt === 0 && !signal.aborted && !(err instanceof ReadTimeoutError))
+        if (idempotent && reused && attempt === 0 && !expired() && !(err instanceof ReadTimeoutError))
           continue
         throw err
       }
@@ -314,21 +339,35 @@ export class PeerRpc {
     }
   }
 
-  private async openOutbound(
-    to: Contact,
-    protocol: string,
-    signal: AbortSignal,
-    timeoutMs: number,
-  ): Promise<Outbound> {
+  /**
+   * A new stream within `withinMs`. The deadline is a timer cleared once the stream is open, not
+   * `AbortSignal.timeout`: that one cannot be cleared, and every request on a reused stream would
+   * leave a timer behind that builds a DOMException (a stack trace) when it fires.
+   */
+  private async openOutbound(to: Contact, protocol: string, withinMs: number): Promise<Outbound> {
     const until = this.noSession.get(to.peerId)
     const trySession = until === undefined || until < Date.now()
     const session = sessionProtocolId(protocol)
-    const stream = await this.open(to, trySession ? [session, protocol] : protocol, signal)
+    const deadline = new AbortController()
+    const timer = setTimeout(
+      () => deadline.abort(new TimeoutError(`${to.peerId}: no stream within ${withinMs} ms`)),
+      Math.max(1, Math.ceil(withinMs)),
+    )
+    let stream: Stream
+    try {
+      stream = await this.open(to, trySession ? [session, protocol] : protocol, deadline.signal)
+    } finally {
+      clearTimeout(timer)
+    }
     const isSession = stream.protocol === session
     if (trySession && !isSession) this.noSession.set(to.peerId, Date.now() + NO_SESSION_MS)
     return {
       stream,
-      reader: new FrameReader(stream, { maxFrameBytes: this.maxFrame, timeoutMs, pool: this.pool }),
+      reader: new FrameReader(stream, {
+        maxFrameBytes: this.maxFrame,
+        timeoutMs: Math.max(1, withinMs),
+        pool: this.pool,
+      }),
       session: isSession,
     }
   }
@@ -380,7 +419,7 @@ export class PeerRpc {
 
   /** A stream to `to` on `protocol`, dialling its addresses when not connected. */
   async open(to: Contact, protocol: string | string[], signal: AbortSignal): Promise<Stream> {
-    const peer = peerIdFromString(to.peerId)
+    const peer = this.peerIdOf(to.peerId)
     if (this.node.getConnections(peer).length === 0 && to.addrs.length > 0) {
       const addrs = to.addrs.flatMap((a) => {
         try {

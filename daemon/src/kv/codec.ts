@@ -6,9 +6,13 @@
  * checksummed log.
  */
 import * as cbor from '@ipld/dag-cbor'
+import { encode } from 'cborg'
+
+/** dag-cbor's rules, with object fields whose value is undefined skipped as they are encoded. */
+const ENCODE_OPTIONS = { ...cbor.encodeOptions, ignoreUndefinedProperties: true }
 
 export function encodeKv(message: unknown): Uint8Array {
-  return cbor.encode(withoutUndefined(message))
+  return encode(message, ENCODE_OPTIONS)
 }
 
 /** The decoded message, or an Error naming why it is not dag-cbor. */
@@ -18,12 +22,4 @@ export function decodeKv(bytes: Uint8Array): unknown {
   } catch (err) {
     return new Error(`not dag-cbor: ${(err as Error).message}`)
   }
-}
-
-function withoutUndefined(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(withoutUndefined)
-  if (v === null || typeof v !== 'object' || v instanceof Uint8Array) return v
-  const out: Record<string, unknown> = {}
-  for (const [k, x] of Object.entries(v)) if (x !== undefined) out[k] = withoutUndefined(x)
-  return out
 }

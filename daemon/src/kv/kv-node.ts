@@ -35,6 +35,9 @@ const FORWARD_TIMEOUT_MS = 3_000
 const AVOID_FAILED_MS = 10_000
 /** Concurrent KV requests per connection. */
 const MAX_INBOUND_KV_STREAMS = 256
+/** Contacts kept (one per member heard of; cleared when full). */
+const MAX_CONTACTS = 10_000
+const NO_ADDRS: readonly string[] = []
 /** What a range's snapshot leaves of a frame for the move message around it and racing writes. */
 const SNAPSHOT_MARGIN_BYTES = 32 * 1024
 
@@ -69,6 +72,8 @@ export class KvNode implements KvService {
   private readonly replicas: number
   private readonly founder: boolean
   readonly ring = new RingMap()
+  /** members' contacts, with the address list each was made from */
+  private readonly contacts = new Map<string, { addrs: readonly string[]; contact: Contact }>()
   /** members whose last forward failed, when */
   private readonly failedAt = new Map<string, number>()
   private readonly acceptor: AcceptorHost
@@ -270,9 +275,15 @@ export class KvNode implements KvService {
     return decoded
   }
 
+  /** A member's contact, made again only when its addresses change (it costs a hash and two base58 codings). */
   private contactOf(id: string): Contact {
-    const addrs = this.membership.get(id)?.meta.addrs ?? []
-    return contactFromPeerId(peerIdFromString(id), [...addrs])
+    const addrs = this.membership.get(id)?.meta.addrs ?? NO_ADDRS
+    const known = this.contacts.get(id)
+    if (known !== undefined && known.addrs === addrs) return known.contact
+    const contact = contactFromPeerId(peerIdFromString(id), [...addrs])
+    if (this.contacts.size >= MAX_CONTACTS) this.contacts.clear()
+    this.contacts.set(id, { addrs, contact })
+    return contact
   }
 
   /** One inbound KV request; a peer's bytes never throw out of here. */
