@@ -34,7 +34,10 @@ describe('RingMap (the ring of key-value groups each node keeps)', () => {
     a.learn(0, config(2), 4, true)
     a.learn(4095, config(5, ['x', 'y', 'z']), 1)
     const b = new RingMap()
-    assert.deepEqual(b.merge(a.toWire()).sort((x, y) => x - y), [0, 4095])
+    assert.deepEqual(
+      b.merge(a.toWire()).sort((x, y) => x - y),
+      [0, 4095],
+    )
     assert.equal(b.digest(), a.digest())
     assert.deepEqual([b.entry(0)?.keys, b.entry(4095)?.keys], [4, 1])
   })
