@@ -55,6 +55,10 @@ export async function createNode(init: NodeInit): Promise<Libp2p> {
       yamux({ maxInboundStreams: 1024, maxOutboundStreams: 1024, streamOptions: YAMUX_STREAM_WINDOW }),
     ],
     ...(init.swarmKey ? { connectionProtector: preSharedKey({ psk: init.swarmKey }) } : {}),
+    // libp2p pings every connection every 10 s on a stream of its own (to time it, and to drop
+    // it if the ping fails): in a swarm of 20 that is two streams opened a second per daemon, for
+    // what SWIM's probes already decide. Once a minute still clears half-open connections.
+    connectionMonitor: { pingInterval: 60_000 },
     connectionManager: {
       maxConnections: 256,
       inboundConnectionThreshold: 100,

@@ -77,6 +77,8 @@ export class RangeManager {
   private readonly unfinished = new Map<number, { from: GroupConfig; members: readonly string[] }>()
   private timer: NodeJS.Timeout | undefined
   private readonly catching = new Set<number>()
+  /** the acceptor's and the ring's change counts at the last catch-up walk that started none */
+  private caughtUpAt = ''
   /** targets by range, for the candidate set `targetsFor` */
   private readonly targets = new Map<number, string[]>()
   private targetsFor = ''
@@ -199,6 +201,9 @@ export class RangeManager {
    */
   private catchUpAll(): void {
     const kv = this.c.acceptor.kv
+    // nothing new since a walk that found nothing to fetch: nothing to find (a walk of 4,096 ranges)
+    const seen = `${kv.changes}/${this.c.ring.changes}`
+    if (seen === this.caughtUpAt) return
     for (let range = 0; range < RANGE_COUNT && this.catching.size < MAX_CONCURRENT_CATCH_UPS; range++) {
       const ring = this.c.ring.get(range)
       const mine = kv.configOf(range)
@@ -207,6 +212,8 @@ export class RangeManager {
       this.catching.add(range)
       this.catchUp(range, ring).finally(() => this.catching.delete(range))
     }
+    // a catch-up under way may fail and leave its range behind: the next walk looks again
+    this.caughtUpAt = this.catching.size === 0 ? seen : ''
   }
 
   private async catchUp(range: number, config: GroupConfig): Promise<void> {
