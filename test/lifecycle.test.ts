@@ -26,8 +26,8 @@ function running(pid: number): boolean {
   }
 }
 
-async function lockPid(d: TestDaemon): Promise<number> {
-  return Number.parseInt(await readFile(join(d.dataDir, 'daemon.lock'), 'utf8'), 10)
+async function lockPid(dataDir: string): Promise<number> {
+  return Number.parseInt(await readFile(join(dataDir, 'daemon.lock'), 'utf8'), 10)
 }
 
 /** The sum of one Prometheus counter over its labels. */
@@ -58,6 +58,27 @@ describe('lifecycle: first run, stop, restart (real daemons)', function () {
   let swarm: TestSwarm
   const spawned: ChildProcess[] = []
 
+  /** A daemon started through a wrapper (npm, npx, the bin's re-run), once `banner` is printed. */
+  async function startWrapped(
+    command: string,
+    args: string[],
+    banner: string,
+    opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs: number },
+  ): Promise<{ wrapper: ChildProcess; out: { text: () => string } }> {
+    const wrapper = spawn(command, args, { cwd: opts.cwd, env: opts.env, stdio: ['ignore', 'pipe', 'pipe'] })
+    spawned.push(wrapper)
+    const out = output(wrapper)
+    await waitFor('the banner', async () => out.text().includes(banner), opts.timeoutMs)
+    return { wrapper, out }
+  }
+
+  /** SIGTERM to the wrapper stops the daemon `pid` too, and its api file goes with it. */
+  async function stopsWithWrapper(wrapper: ChildProcess, pid: number, dir: string): Promise<void> {
+    wrapper.kill('SIGTERM')
+    await waitFor('the daemon to exit', async () => !running(pid), 30_000)
+    assert.equal(existsSync(join(dir, 'api')), false)
+  }
+
   beforeEach(async () => {
     swarm = await TestSwarm.create('swarmstore-lifecycle-')
   })
@@ -69,7 +90,7 @@ describe('lifecycle: first run, stop, restart (real daemons)', function () {
   it('the data-dir lock is not fooled by a reused PID, and still refuses a second daemon', async () => {
     const d = await swarm.add()
     await d.start()
-    const first = await lockPid(d)
+    const first = await lockPid(d.dataDir)
     await d.kill('SIGKILL')
     // another process now has "the" PID: a live one with a different start time
     const squatter = spawn('sleep', ['120'])
@@ -97,7 +118,7 @@ describe('lifecycle: first run, stop, restart (real daemons)', function () {
   it('swarmstore stop: exits 0 once the daemon is gone, with its api file removed', async () => {
     const d = await swarm.add()
     await d.start()
-    const pid = await lockPid(d)
+    const pid = await lockPid(d.dataDir)
     const r = await d.cli(['stop'])
     assert.equal(r.code, 0, r.stderr)
     assert.match(r.stdout, new RegExp(`stopped: daemon pid ${pid} has exited`))
@@ -130,19 +151,14 @@ describe('lifecycle: first run, stop, restart (real daemons)', function () {
   it('npm start prints the banner, and SIGTERM to npm stops the daemon (no orphan, no api file)', async () => {
     const dir = join(swarm.root, 'npm-start')
     await mkdir(dir, { recursive: true })
-    const npm = spawn(
+    const { wrapper: npm, out } = await startWrapped(
       'npm',
       ['start', '--', '--data-dir', dir, '--api', '127.0.0.1:0', '--listen', '/ip4/0.0.0.0/tcp/0'],
-      {
-        cwd: ROOT,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
+      '  to join a swarm',
+      { cwd: ROOT, timeoutMs: 120_000 },
     )
-    spawned.push(npm)
-    const out = output(npm)
-    await waitFor('the banner', async () => out.text().includes('  to join a swarm'), 120_000)
     const text = out.text()
-    const pid = Number.parseInt(await readFile(join(dir, 'daemon.lock'), 'utf8'), 10)
+    const pid = await lockPid(dir)
     const apiUrl = (await readFile(join(dir, 'api'), 'utf8')).trim()
     const peerId = /peer id +(\S+)/.exec(text)?.[1]
     assert.ok(peerId?.startsWith('12D3KooW'), text)
@@ -153,29 +169,20 @@ describe('lifecycle: first run, stop, restart (real daemons)', function () {
       new RegExp(`others join with +swarmstore daemon --bootstrap /ip4/[\\d.]+/tcp/\\d+/p2p/${peerId}`),
     )
     assert.match(text, /a put needs W=2 daemons/)
-    npm.kill('SIGTERM')
-    await waitFor('the daemon to exit', async () => !running(pid), 30_000)
-    assert.equal(existsSync(join(dir, 'api')), false)
+    await stopsWithWrapper(npm, pid, dir)
   })
 
   it('npx swarmstore daemon: SIGTERM to npx stops the daemon too (npm runs it through sh -c)', async () => {
     const dir = join(swarm.root, 'npx')
-    const npx = spawn(
+    const { wrapper: npx } = await startWrapped(
       'npx',
       ['swarmstore', 'daemon', '--data-dir', dir, '--api', '127.0.0.1:0', '--listen', '/ip4/127.0.0.1/tcp/0'],
-      {
-        cwd: ROOT,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
+      'swarmstore daemon ready',
+      { cwd: ROOT, timeoutMs: 120_000 },
     )
-    spawned.push(npx)
-    const out = output(npx)
-    await waitFor('the banner', async () => out.text().includes('swarmstore daemon ready'), 120_000)
-    const pid = Number.parseInt(await readFile(join(dir, 'daemon.lock'), 'utf8'), 10)
+    const pid = await lockPid(dir)
     assert.notEqual(pid, npx.pid)
-    npx.kill('SIGTERM')
-    await waitFor('the daemon to exit', async () => !running(pid), 30_000)
-    assert.equal(existsSync(join(dir, 'api')), false)
+    await stopsWithWrapper(npx, pid, dir)
   })
 
   it('the bin started by an older Node re-runs itself with the provisioned one, passing signals on', async function () {
@@ -198,22 +205,15 @@ describe('lifecycle: first run, stop, restart (real daemons)', function () {
     const status = spawnSync('swarmstore', ['--data-dir', dir, 'status'], { env, encoding: 'utf8' })
     assert.equal(status.status, 3, status.stderr) // "daemon not running": main ran, under Node 22
     assert.match(status.stderr, /daemon not running/)
-    const wrapper = spawn(
+    const { wrapper } = await startWrapped(
       'swarmstore',
       ['daemon', '--data-dir', dir, '--api', '127.0.0.1:0', '--listen', '/ip4/127.0.0.1/tcp/0'],
-      {
-        env,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
+      'swarmstore daemon ready',
+      { env, timeoutMs: 60_000 },
     )
-    spawned.push(wrapper)
-    const out = output(wrapper)
-    await waitFor('the banner', async () => out.text().includes('swarmstore daemon ready'), 60_000)
-    const pid = Number.parseInt(await readFile(join(dir, 'daemon.lock'), 'utf8'), 10)
+    const pid = await lockPid(dir)
     assert.notEqual(pid, wrapper.pid, 'the daemon is the re-run child')
-    wrapper.kill('SIGTERM')
-    await waitFor('the daemon to exit', async () => !running(pid), 30_000)
-    assert.equal(existsSync(join(dir, 'api')), false)
+    await stopsWithWrapper(wrapper, pid, dir)
   })
 
   it('a lone node: the first put exits 8 and the hint gives a command that adds a daemon', async () => {
@@ -256,7 +256,7 @@ describe('lifecycle: first run, stop, restart (real daemons)', function () {
   it('stop --timeout on a daemon that does not answer exits 5 naming its PID', async () => {
     const d = await swarm.add()
     await d.start()
-    const pid = await lockPid(d)
+    const pid = await lockPid(d.dataDir)
     d.proc!.kill('SIGSTOP')
     try {
       const r = await d.cli(['stop', '--timeout', '1s'])
@@ -358,7 +358,7 @@ describe('lifecycle: leave hands every chunk off before the daemon exits (5 real
     const { cid } = JSON.parse(put.stdout) as { cid: string }
     const held = (await leaver.status()).chunks
     assert.ok(held > 0, 'the leaver must hold chunks for the test to mean anything')
-    const pid = await lockPid(leaver)
+    const pid = await lockPid(leaver.dataDir)
     const r = await leaver.cli(['leave', '--json'])
     assert.equal(r.code, 0, r.stderr)
     const events = r.stdout
